@@ -1,0 +1,144 @@
+"""The Kameng web application: create_app() assembles it from small named steps."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import PROJECT_ROOT, load_config
+from app.web.routing import KamengFlask
+
+
+def create_app(config: dict | None = None) -> KamengFlask:
+    """Build the application. `config` overrides environment settings (tests, workers)."""
+    app = KamengFlask(
+        __name__,
+        static_folder=None,
+        host_matching=True,
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    configure_settings(app, config)
+    configure_logging(app)
+    configure_database(app)
+    configure_tenancy(app)
+    configure_security(app)
+    configure_auth(app)
+    configure_i18n(app)
+    configure_templates(app)
+    configure_jobs(app)
+    register_blueprints(app)
+    register_error_pages(app)
+    register_commands(app)
+    return app
+
+
+def configure_settings(app, overrides: dict | None) -> None:
+    instance_path = Path((overrides or {}).get("INSTANCE_PATH", app.instance_path))
+    app.config.update(load_config(instance_path, overrides))
+    app.instance_path = app.config["INSTANCE_PATH"]
+    # Kept so helper processes (parallel migrations) can rebuild the same application.
+    app.config["KAMENG_OVERRIDES"] = dict(overrides or {})
+
+
+def configure_logging(app) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def configure_database(app) -> None:
+    from app.extensions import db
+    from tenants import engines
+
+    # Flask-SQLAlchemy's own engine is an empty in-memory database that nothing uses: every
+    # connection comes from tenants.engines, so a query that bypasses it finds no tables.
+    app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite://"
+    db.init_app(app)
+    engines.init_app(app)
+    import app.models  # noqa: F401  (every model registered before first use)
+
+
+def configure_tenancy(app) -> None:
+    from app.web import routing, site
+    from tenants import engines, resolver
+
+    resolver.init_app(app, app.extensions[engines.EXTENSION_KEY])
+    routing.init_app(app)
+    site.init_app(app)
+
+
+def configure_security(app) -> None:
+    from app.extensions import csrf, limiter
+    from app.web import security
+
+    if app.config["TRUSTED_PROXIES"]:
+        count = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    security.init_app(app)
+
+
+def configure_auth(app) -> None:
+    from app.extensions import login_manager
+
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+
+
+def configure_i18n(app) -> None:
+    from app.extensions import babel
+    from app.i18n import select_locale
+
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(PROJECT_ROOT / "app" / "translations"),
+    )
+
+
+def configure_templates(app) -> None:
+    from flask_babel import get_locale
+
+    from app.web import themes
+    from app.web.site import current_site
+
+    themes.init_app(app)
+    app.jinja_env.globals.update(current_site=current_site, get_locale=get_locale)
+
+    @app.context_processor
+    def platform_globals():
+        return {"platform_name": app.config["PLATFORM_NAME"]}
+
+
+def configure_jobs(app) -> None:
+    from workers import queue
+
+    queue.init_app(app)
+
+
+def register_blueprints(app) -> None:
+    from app.merchant.views import bp as merchant
+    from app.platform.views import bp as platform
+    from app.signup.views import bp as signup
+    from app.storefront.views import bp as storefront
+    from app.web.views import bp as web
+
+    for blueprint in (web, signup, platform, merchant, storefront):
+        app.register_blueprint(blueprint)
+
+
+def register_error_pages(app) -> None:
+    from app.web import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app) -> None:
+    from app.cli import register
+
+    register(app)

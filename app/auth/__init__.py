@@ -1,0 +1,1 @@
+"""Signing in: credentials, login sessions bound to one site, the user loader."""

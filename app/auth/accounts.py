@@ -1,0 +1,116 @@
+"""Sign-in sessions for back-office accounts, bound to the site that issued them."""
+
+from __future__ import annotations
+
+from flask import current_app, session
+from flask_login import UserMixin, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from app.auth.passwords import PasswordMixin
+from app.db import utcnow
+from app.extensions import db, login_manager
+from app.web.site import claim_session_for_site, current_site
+from tenants.context import get_current_tenant, require_tenant
+from tenants.resolver import PLATFORM, STORE
+
+HANDOFF_MAX_AGE_SECONDS = 120
+
+
+class Account(PasswordMixin, UserMixin):
+    """Mixed into PlatformUser and StaffUser: ids that say which site they belong to."""
+
+    login_kind: str
+
+    def get_id(self) -> str:
+        if self.login_kind == "store":
+            return f"store:{require_tenant().id}:{self.id}"
+        return f"platform:{self.id}"
+
+
+@login_manager.user_loader
+def load_account(login_id: str):
+    from app.merchant.models import StaffUser
+    from app.platform.models import PlatformUser
+
+    kind, _, rest = login_id.partition(":")
+    site = current_site()
+    user = None
+    if kind == "platform" and site.kind == PLATFORM:
+        user = db.session.get(PlatformUser, int(rest))
+    elif kind == "store" and site.kind == STORE:
+        tenant_id, _, user_id = rest.partition(":")
+        tenant = get_current_tenant()
+        if tenant is not None and tenant_id == str(tenant.id):
+            user = db.session.get(StaffUser, int(user_id))
+    return user if user is not None and user.is_active else None
+
+
+def authenticate(model, email: str, password: str):
+    """The active account with this e-mail and password, or None (same work either way)."""
+    from sqlalchemy import select
+
+    user = db.session.scalar(
+        select(model).where(model.email == (email or "").strip().lower())
+    )
+    if user is None:
+        # Spend the same time as a real check so timing does not reveal which e-mails exist.
+        PasswordMixin.check_password(_DUMMY, password or "x")
+        return None
+    if not user.is_active or not user.check_password(password):
+        return None
+    return user
+
+
+def sign_in(user) -> None:
+    session.clear()  # nothing from before sign-in survives it
+    login_user(user)
+    claim_session_for_site()
+    user.last_login_at = utcnow()
+    db.session.commit()
+
+
+def sign_out() -> None:
+    logout_user()
+    session.clear()
+
+
+# -- handing a freshly opened store's owner from the apex to their store host ---------------------
+
+
+def _handoff_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt="store-owner-handoff"
+    )
+
+
+def handoff_token(tenant_id: int, user_id: int, last_login_at=None) -> str:
+    """A short-lived, single-use token that signs the owner in on their store's own host."""
+    stamp = last_login_at.isoformat() if last_login_at else ""
+    return _handoff_serializer().dumps({"t": tenant_id, "u": user_id, "s": stamp})
+
+
+def redeem_handoff(token: str):
+    """The staff account the token is for, if it is fresh, for this store and unused; else None."""
+    from app.merchant.models import StaffUser
+
+    try:
+        data = _handoff_serializer().loads(token, max_age=HANDOFF_MAX_AGE_SECONDS)
+    except BadSignature:
+        return None
+    tenant = get_current_tenant()
+    if tenant is None or data.get("t") != tenant.id:
+        return None
+    user = db.session.get(StaffUser, data.get("u"))
+    if user is None or not user.is_active:
+        return None
+    stamp = user.last_login_at.isoformat() if user.last_login_at else ""
+    if stamp != data.get("s"):
+        return None  # already used: signing in moved last_login_at
+    return user
+
+
+class _Dummy(PasswordMixin):
+    password_hash = "scrypt:32768:8:1$dummysaltdummysa$" + "0" * 128
+
+
+_DUMMY = _Dummy()

@@ -1,0 +1,74 @@
+"""Command-line entry points: `flask --app wsgi <group> <command>`."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.extensions import db
+from tenants.engines import registry
+
+db_cli = AppGroup("db", help="The shared schema.")
+platform_cli = AppGroup("platform", help="Platform accounts.")
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the shared schema (stores: `tenants migrate`)."""
+    from tenants.migrations import shared_revision, upgrade_shared
+
+    upgrade_shared(registry(), revision)
+    click.echo(f"shared schema at {shared_revision(registry())}")
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the shared schema's revision and the store head."""
+    from tenants.migrations import shared_revision, tenant_head
+
+    click.echo(f"shared: {shared_revision(registry())}")
+    click.echo(f"store head: {tenant_head()}")
+
+
+@platform_cli.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", default="")
+def create_admin(email: str, password: str, name: str) -> None:
+    """Create a platform owner account (or reset its password if it exists)."""
+    from app.platform.services import PlatformAccountError, ensure_platform_admin
+
+    try:
+        user, created = ensure_platform_admin(email, password, name)
+    except PlatformAccountError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{'created' if created else 'updated'} platform admin {user.email}")
+
+
+def register(app) -> None:
+    from app.demo import demo_cli
+    from tenants.cli import tenants_cli
+
+    for command in (db_cli, tenants_cli, platform_cli, demo_cli, serve):
+        app.cli.add_command(command)
+
+    @app.shell_context_processor
+    def shell_context():
+        return {"db": db, "app": current_app}
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Development server; with no Redis, jobs and the scheduler run inside it."""
+    from werkzeug.serving import run_simple
+
+    from workers.schedule import start_in_process
+
+    app = current_app._get_current_object()
+    if app.config["JOBS_IN_PROCESS"]:
+        start_in_process(app)
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)

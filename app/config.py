@@ -1,0 +1,124 @@
+"""Settings from environment variables, with embedded defaults when they are unset."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unusable; the message says which and what to do."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int | None) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _instance_secret(instance_path: Path, filename: str, make) -> str:
+    """Read a secret kept in the instance folder, creating it on the very first start only.
+
+    A secret is regenerated never: once the platform database exists, a missing secret file is an
+    error, because a new key would silently log everyone out or make encrypted data unreadable.
+    """
+    path = instance_path / filename
+    if path.exists():
+        return path.read_text().strip()
+    if (instance_path / "platform.db").exists():
+        raise ConfigError(
+            f"{path} is missing but the database already exists; restore the file or set the "
+            "matching environment variable instead of generating a new secret."
+        )
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = make()
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+def _new_data_key() -> str:
+    return "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
+    """Build the settings dict for create_app from the environment plus explicit overrides."""
+    overrides = dict(overrides or {})
+    instance_path = Path(overrides.get("INSTANCE_PATH", instance_path))
+    database_url = overrides.get("DATABASE_URL", os.environ.get("DATABASE_URL") or None)
+    if database_url is None:
+        database_url = f"sqlite:///{instance_path / 'platform.db'}"
+    if database_url.startswith("postgresql://") or database_url.startswith(
+        "postgres://"
+    ):
+        database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
+
+    config = {
+        "INSTANCE_PATH": str(instance_path),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "PLATFORM_DOMAIN": os.environ.get("PLATFORM_DOMAIN", "localhost")
+        .strip()
+        .lower(),
+        "PLATFORM_NAME": os.environ.get("PLATFORM_NAME", "Kameng"),
+        # The port that public links carry (development servers on :5000); unset in production.
+        "PUBLIC_PORT": _env_int("PUBLIC_PORT", None),
+        "PREFERRED_URL_SCHEME": os.environ.get("PREFERRED_URL_SCHEME", "http"),
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+        "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Host-only cookies: never shared between stores.
+        "SESSION_COOKIE_DOMAIN": None,
+        "REMEMBER_COOKIE_DOMAIN": None,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "HOST_CACHE_TTL_SECONDS": float(os.environ.get("HOST_CACHE_TTL_SECONDS", "5")),
+        "MAIL_SMTP_HOST": os.environ.get("MAIL_SMTP_HOST") or None,
+        "MAIL_SMTP_PORT": _env_int("MAIL_SMTP_PORT", 25),
+        "MAIL_SMTP_USER": os.environ.get("MAIL_SMTP_USER") or None,
+        "MAIL_SMTP_PASSWORD": os.environ.get("MAIL_SMTP_PASSWORD") or None,
+        "MAIL_SMTP_TLS": _env_bool("MAIL_SMTP_TLS", False),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Kameng <no-reply@localhost>"),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("PLATFORM_TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": ["zh_Hans_CN", "en"],
+        # Jobs run in a background thread of the web process when there is no Redis.
+        "JOBS_IN_PROCESS": None,
+        # The periodic scheduler runs inside the web process only in the embedded default.
+        "RUN_SCHEDULER_IN_PROCESS": _env_bool("RUN_SCHEDULER_IN_PROCESS", False),
+        "TESTING": False,
+    }
+    config.update(overrides)
+    config["DATABASE_URL"] = database_url
+    if config["JOBS_IN_PROCESS"] is None:
+        config["JOBS_IN_PROCESS"] = not config["REDIS_URL"]
+    config["RATELIMIT_STORAGE_URI"] = (
+        overrides.get("RATELIMIT_STORAGE_URI") or config["REDIS_URL"] or "memory://"
+    )
+
+    config["SECRET_KEY"] = (
+        overrides.get("SECRET_KEY")
+        or os.environ.get("SECRET_KEY")
+        or _instance_secret(
+            instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
+        )
+    )
+    config["DATA_ENCRYPTION_KEYS"] = (
+        overrides.get("DATA_ENCRYPTION_KEYS")
+        or os.environ.get("DATA_ENCRYPTION_KEYS")
+        or _instance_secret(instance_path, "data_keys", _new_data_key)
+    )
+    return config

@@ -1,0 +1,14 @@
+"""Database foundations: declarative bases for shared and store tables, the session, column types."""
+
+from app.db.base import Base, SharedModel, TenantModel, shared_metadata, tenant_metadata
+from app.db.types import UtcDateTime, utcnow
+
+__all__ = [
+    "Base",
+    "SharedModel",
+    "TenantModel",
+    "UtcDateTime",
+    "shared_metadata",
+    "tenant_metadata",
+    "utcnow",
+]

@@ -1,0 +1,27 @@
+"""Translation helpers: N_ marks message ids in services; views and templates translate them."""
+
+from __future__ import annotations
+
+from flask import request, session
+from flask_babel import gettext
+
+
+def N_(message: str) -> str:
+    """Mark `message` for extraction without translating it (services stay free of locale)."""
+    return message
+
+
+def translate(message: str, **variables) -> str:
+    return gettext(message, **variables)
+
+
+def select_locale() -> str:
+    """The UI language: the visitor's explicit choice, else their browser's, else Chinese."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    best = request.accept_languages.best_match(["zh", "en"]) if request else None
+    return "en" if best == "en" else current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -1,0 +1,1 @@
+"""Outgoing e-mail: SMTP when configured, otherwise .eml files in instance/outbox/."""

@@ -1,0 +1,1 @@
+"""The store back-office (/admin on a store's own host)."""

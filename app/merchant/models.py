@@ -1,0 +1,29 @@
+"""Store staff accounts (store schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.auth.accounts import Account
+from app.db import TenantModel, UtcDateTime, utcnow
+
+STAFF_ROLES = ("owner", "admin", "staff")
+
+
+class StaffUser(Account, TenantModel):
+    """Someone who runs a store: its owner, admins and staff."""
+
+    __tablename__ = "staff_users"
+    login_kind = "store"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="staff")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,35 @@
+"""Routes every site has: static files, theme assets, the language switch, health."""
+
+from __future__ import annotations
+
+from flask import current_app, redirect, request, send_from_directory, session
+
+from app.auth.guards import safe_next
+from app.web.routing import BOTH, SiteBlueprint
+from app.web.themes import theme_static
+
+bp = SiteBlueprint("web", __name__, site=BOTH)
+
+
+@bp.get("/static/<path:filename>")
+def static(filename: str):
+    return send_from_directory(
+        current_app.root_path + "/static", filename, max_age=3600
+    )
+
+
+@bp.get("/theme/<theme>/<path:filename>")
+def theme_asset(theme: str, filename: str):
+    return theme_static(theme, filename)
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    if code in current_app.config["LANGUAGES"]:
+        session["lang"] = code
+    return redirect(safe_next(request.args.get("next"), "/"))
+
+
+@bp.get("/healthz")
+def healthz():
+    return {"status": "ok"}

@@ -1,0 +1,1 @@
+"""Multi-tenancy machinery: which store a request or job is for, and where its data lives."""
