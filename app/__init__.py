@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import PROJECT_ROOT, load_config
-from app.web.routing import KamengFlask
 
 
-def create_app(config: dict | None = None) -> KamengFlask:
+def create_app(config: dict | None = None):
     """Build the application. `config` overrides environment settings (tests, workers)."""
+    # Imported here so that importing any `app.*` module does not build the whole web stack.
+    from app.web.routing import KamengFlask
+
     app = KamengFlask(
         __name__,
         static_folder=None,
@@ -35,7 +38,11 @@ def create_app(config: dict | None = None) -> KamengFlask:
 
 
 def configure_settings(app, overrides: dict | None) -> None:
-    instance_path = Path((overrides or {}).get("INSTANCE_PATH", app.instance_path))
+    instance_path = Path(
+        (overrides or {}).get("INSTANCE_PATH")
+        or os.environ.get("KAMENG_INSTANCE_PATH")
+        or app.instance_path
+    )
     app.config.update(load_config(instance_path, overrides))
     app.instance_path = app.config["INSTANCE_PATH"]
     # Kept so helper processes (parallel migrations) can rebuild the same application.

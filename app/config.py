@@ -58,18 +58,14 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
     database_url = overrides.get("DATABASE_URL", os.environ.get("DATABASE_URL") or None)
     if database_url is None:
         database_url = f"sqlite:///{instance_path / 'platform.db'}"
-    if database_url.startswith("postgresql://") or database_url.startswith(
-        "postgres://"
-    ):
+    if database_url.startswith("postgresql://") or database_url.startswith("postgres://"):
         database_url = "postgresql+psycopg://" + database_url.split("://", 1)[1]
 
     config = {
         "INSTANCE_PATH": str(instance_path),
         "DATABASE_URL": database_url,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "PLATFORM_DOMAIN": os.environ.get("PLATFORM_DOMAIN", "localhost")
-        .strip()
-        .lower(),
+        "PLATFORM_DOMAIN": os.environ.get("PLATFORM_DOMAIN", "localhost").strip().lower(),
         "PLATFORM_NAME": os.environ.get("PLATFORM_NAME", "Kameng"),
         # The port that public links carry (development servers on :5000); unset in production.
         "PUBLIC_PORT": _env_int("PUBLIC_PORT", None),
@@ -112,9 +108,7 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
     config["SECRET_KEY"] = (
         overrides.get("SECRET_KEY")
         or os.environ.get("SECRET_KEY")
-        or _instance_secret(
-            instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
-        )
+        or _instance_secret(instance_path, "secret_key", lambda: secrets.token_urlsafe(48))
     )
     config["DATA_ENCRYPTION_KEYS"] = (
         overrides.get("DATA_ENCRYPTION_KEYS")

@@ -5,8 +5,8 @@ from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
-from app.net import client_ip
 from app.db.base import db
+from app.net import client_ip
 
 __all__ = ["babel", "csrf", "db", "limiter", "login_manager"]
 csrf = CSRFProtect()

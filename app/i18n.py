@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import gettext
 
 
@@ -17,11 +17,11 @@ def translate(message: str, **variables) -> str:
 
 def select_locale() -> str:
     """The UI language: the visitor's explicit choice, else their browser's, else Chinese."""
-    from flask import current_app
-
-    languages = current_app.config["LANGUAGES"]
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not has_request_context():
+        return default
     chosen = session.get("lang")
-    if chosen in languages:
+    if chosen in current_app.config["LANGUAGES"]:
         return chosen
-    best = request.accept_languages.best_match(["zh", "en"]) if request else None
-    return "en" if best == "en" else current_app.config["BABEL_DEFAULT_LOCALE"]
+    best = request.accept_languages.best_match(["zh", "en"])
+    return "en" if best == "en" else default

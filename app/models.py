@@ -1,4 +1,4 @@
-"""Imports every model module, so both metadata collections are complete wherever this is imported."""
+"""Imports every model module, so both metadata collections are complete."""
 
 from app.merchant.models import StaffUser  # noqa: F401
 from app.platform.models import PlatformUser  # noqa: F401

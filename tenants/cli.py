@@ -37,23 +37,19 @@ def create(slug, name, owner_email, owner_password, plan, theme):
         )
     except provisioning.ProvisioningError as error:
         _fail(error)
-    click.echo(
-        f"created store {opened.tenant.slug} (id {opened.tenant.id}) at {opened.tenant.primary_host}"
-    )
+    store = opened.tenant
+    click.echo(f"created store {store.slug} (id {store.id}) at {store.primary_host}")
 
 
 @tenants_cli.command("list")
 def list_():
     """List stores."""
     rows = provisioning.list_tenants()
-    click.echo(
-        f"{'id':>6}  {'slug':<30} {'status':<12} {'plan':<10} {'revision':<14} host"
-    )
+    click.echo(f"{'id':>6}  {'slug':<30} {'status':<12} {'plan':<10} {'revision':<14} host")
     for t in rows:
         primary = next((d.host for d in t.domains if d.is_primary), "-")
-        click.echo(
-            f"{t.id:>6}  {t.slug:<30} {t.status:<12} {t.plan:<10} {t.schema_revision or '-':<14} {primary}"
-        )
+        revision = t.schema_revision or "-"
+        click.echo(f"{t.id:>6}  {t.slug:<30} {t.status:<12} {t.plan:<10} {revision:<14} {primary}")
     click.echo(f"{len(rows)} store(s)")
 
 
@@ -82,9 +78,7 @@ def resume(slug):
 
 @tenants_cli.command("drop")
 @click.argument("slug")
-@click.option(
-    "--yes", is_flag=True, help="Confirm: the store and all its data are deleted."
-)
+@click.option("--yes", is_flag=True, help="Confirm: the store and all its data are deleted.")
 def drop(slug, yes):
     """Delete a store and its whole schema (irreversible)."""
     if not yes:
@@ -124,6 +118,4 @@ def migrate(parallel, slugs):
     failed = [r for r in results if not r.ok]
     click.echo(f"{len(results) - len(failed)} migrated, {len(failed)} failed")
     if failed:
-        raise click.ClickException(
-            "some stores failed; fix and run `tenants migrate` again"
-        )
+        raise click.ClickException("some stores failed; fix and run `tenants migrate` again")

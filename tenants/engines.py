@@ -62,9 +62,7 @@ class EngineRegistry:
                 schema_translate_map={None: UNBOUND_SCHEMA}
             )
         else:
-            raise ValueError(
-                f"unsupported database: {self.dialect} (use PostgreSQL or SQLite)"
-            )
+            raise ValueError(f"unsupported database: {self.dialect} (use PostgreSQL or SQLite)")
 
     @property
     def is_sqlite(self) -> bool:
@@ -88,9 +86,7 @@ class EngineRegistry:
                 if self.is_sqlite:
                     # mode=rw: a store whose file is gone fails instead of getting a new empty file.
                     path = self._tenant_file(tenant_id)
-                    engine = self._sqlite_engine(
-                        f"sqlite:///file:{path}?mode=rw&uri=true"
-                    )
+                    engine = self._sqlite_engine(f"sqlite:///file:{path}?mode=rw&uri=true")
                 else:
                     engine = self._base.execution_options(
                         schema_translate_map={None: tenant_schema_name(tenant_id)}
@@ -132,9 +128,7 @@ class EngineRegistry:
         else:
             with self._base.begin() as conn:
                 conn.execute(
-                    text(
-                        f'DROP SCHEMA IF EXISTS "{tenant_schema_name(tenant_id)}" CASCADE'
-                    )
+                    text(f'DROP SCHEMA IF EXISTS "{tenant_schema_name(tenant_id)}" CASCADE')
                 )
 
     def tenant_storage_exists(self, tenant_id: int) -> bool:
@@ -201,8 +195,6 @@ def engine_for(tenant_id: int | None) -> Engine:
 
 
 def init_app(app) -> EngineRegistry:
-    reg = EngineRegistry(
-        app.config["DATABASE_URL"], pool_size=app.config.get("DB_POOL_SIZE", 10)
-    )
+    reg = EngineRegistry(app.config["DATABASE_URL"], pool_size=app.config.get("DB_POOL_SIZE", 10))
     app.extensions[EXTENSION_KEY] = reg
     return reg

@@ -22,9 +22,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 SHARED_VERSION_SCHEMA = "shared"
 
 
-def alembic_config(
-    kind: str, connection: Connection | None = None, **attributes
-) -> Config:
+def alembic_config(kind: str, connection: Connection | None = None, **attributes) -> Config:
     """An Alembic config for `shared` or `tenant` that runs on the given connection."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR / kind))
@@ -65,7 +63,7 @@ def shared_revision(engines: EngineRegistry) -> str | None:
 
 
 def stamp_tenant(engines: EngineRegistry, conn: Connection, tenant_id: int) -> str:
-    """Record that a store schema built with create_all is at head (inside the caller's transaction)."""
+    """Record that a store schema built by create_all is at head (in the caller's transaction)."""
     context = MigrationContext.configure(
         conn, opts={"version_table_schema": engines.schema_for(tenant_id)}
     )
@@ -74,15 +72,11 @@ def stamp_tenant(engines: EngineRegistry, conn: Connection, tenant_id: int) -> s
     return script.get_current_head()
 
 
-def upgrade_tenant(
-    engines: EngineRegistry, tenant_id: int, revision: str = "head"
-) -> str:
+def upgrade_tenant(engines: EngineRegistry, tenant_id: int, revision: str = "head") -> str:
     """Upgrade one store schema and record its new revision in `shared.tenants`, atomically."""
     with engines.for_tenant(tenant_id).begin() as conn:
         command.upgrade(
-            alembic_config(
-                "tenant", conn, version_table_schema=engines.schema_for(tenant_id)
-            ),
+            alembic_config("tenant", conn, version_table_schema=engines.schema_for(tenant_id)),
             revision,
         )
         current = MigrationContext.configure(
@@ -109,9 +103,7 @@ class MigrationResult:
         return self.error is None
 
 
-def tenants_behind(
-    engines: EngineRegistry, head: str, slugs: Iterable[str] | None = None
-):
+def tenants_behind(engines: EngineRegistry, head: str, slugs: Iterable[str] | None = None):
     """Stores whose recorded revision is not head (failed ones included, so runs are resumable)."""
     t = Tenant.__table__
     query = (

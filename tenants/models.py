@@ -31,9 +31,7 @@ class Tenant(SharedModel):
     migration_error: Mapped[str | None] = mapped_column(Text)
     welcome_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime, default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     domains: Mapped[list[TenantDomain]] = relationship(
         back_populates="tenant",
@@ -61,9 +59,7 @@ class TenantDomain(SharedModel):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
-    )
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     host: Mapped[str] = mapped_column(String(253), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
     verification_token: Mapped[str | None] = mapped_column(String(64))

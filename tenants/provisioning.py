@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from app.auth.emails import email_problem
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.auth.emails import email_problem
 from app.auth.passwords import password_problem
 from app.db import tenant_metadata, utcnow
 from app.extensions import db
+from app.i18n import N_
 from app.merchant.models import StaffUser
 from tenants import migrations
 from tenants.context import TenantRef
@@ -21,7 +22,6 @@ from tenants.engines import registry
 from tenants.models import Tenant, TenantDomain
 from tenants.resolver import resolver
 from tenants.slugs import slug_problem
-from app.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,7 @@ def subdomain_host(slug: str) -> str:
 
 
 def tenant_ref(tenant: Tenant) -> TenantRef:
-    primary = next(
-        (d.host for d in tenant.domains if d.is_primary), subdomain_host(tenant.slug)
-    )
+    primary = next((d.host for d in tenant.domains if d.is_primary), subdomain_host(tenant.slug))
     return TenantRef(
         id=tenant.id,
         slug=tenant.slug,
@@ -93,17 +91,13 @@ def create_tenant(
     if problem := slug_problem(slug):
         raise ProvisioningError("slug", problem)
     if not name or len(name) > 100:
-        raise ProvisioningError(
-            "name", N_("The store name must be 1 to 100 characters long.")
-        )
+        raise ProvisioningError("name", N_("The store name must be 1 to 100 characters long."))
     if problem := email_problem(owner_email):
         raise ProvisioningError("owner_email", problem)
     if problem := password_problem(owner_password):
         raise ProvisioningError("owner_password", problem)
 
-    tenant = Tenant(
-        slug=slug, name=name, owner_email=owner_email, plan=plan, theme=theme
-    )
+    tenant = Tenant(slug=slug, name=name, owner_email=owner_email, plan=plan, theme=theme)
     tenant.domains.append(
         TenantDomain(
             host=subdomain_host(slug),
@@ -119,9 +113,7 @@ def create_tenant(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ProvisioningError(
-            "slug", N_("This store address is already taken.")
-        ) from None
+        raise ProvisioningError("slug", N_("This store address is already taken.")) from None
     # Nothing may touch the session until the store transaction below is over: on SQLite a
     # reading session would hold the platform file's lock that the store transaction needs.
 

@@ -1,4 +1,4 @@
-"""Host header -> site: the platform (apex), a store (its subdomain or verified domain), or nothing."""
+"""Host header -> site: the platform (apex), a store (subdomain or verified domain), or nothing."""
 
 from __future__ import annotations
 
@@ -71,9 +71,7 @@ class HostResolver:
     within HOST_CACHE_TTL_SECONDS.
     """
 
-    def __init__(
-        self, engines: EngineRegistry, platform_domain: str, ttl_seconds: float = 5.0
-    ):
+    def __init__(self, engines: EngineRegistry, platform_domain: str, ttl_seconds: float = 5.0):
         self._engines = engines
         self.platform_domain = normalize_host(platform_domain) or "localhost"
         self._ttl = ttl_seconds
@@ -110,16 +108,12 @@ class HostResolver:
             tenant, is_primary = found
             if is_primary:
                 return Resolution(STORE, host, tenant=tenant)
-            return Resolution(
-                REDIRECT, host, tenant=tenant, redirect_host=tenant.primary_host
-            )
+            return Resolution(REDIRECT, host, tenant=tenant, redirect_host=tenant.primary_host)
         if host.startswith("www."):
             found = self._lookup(host[4:])
             if found is not None:
                 tenant = found[0]
-                return Resolution(
-                    REDIRECT, host, tenant=tenant, redirect_host=tenant.primary_host
-                )
+                return Resolution(REDIRECT, host, tenant=tenant, redirect_host=tenant.primary_host)
         return Resolution(UNKNOWN, host)
 
     def by_id(self, tenant_id: int) -> TenantRef | None:

@@ -30,10 +30,10 @@ class TenantSession(flask_sqlalchemy.session.Session):
             return bind
         tenant = get_current_tenant()
         tenant_id = tenant.id if tenant is not None else None
-        if self._bound_tenant_id is not _UNBOUND and self._bound_tenant_id != tenant_id:
-            if self.in_transaction() or len(self.identity_map):
-                raise TenantSwitchError(
-                    f"session bound to store {self._bound_tenant_id} used for store {tenant_id}"
-                )
+        switching = self._bound_tenant_id is not _UNBOUND and self._bound_tenant_id != tenant_id
+        if switching and (self.in_transaction() or len(self.identity_map)):
+            raise TenantSwitchError(
+                f"session bound to store {self._bound_tenant_id} used for store {tenant_id}"
+            )
         self._bound_tenant_id = tenant_id
         return engines.engine_for(tenant_id)

@@ -12,9 +12,7 @@ from workers.queue import QUEUES
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m workers")
     parser.add_argument("--queues", nargs="+", default=list(QUEUES))
-    parser.add_argument(
-        "--burst", action="store_true", help="exit when the queues are empty"
-    )
+    parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     parser.add_argument("--name", default=None)
     args = parser.parse_args(argv)
 
@@ -28,9 +26,7 @@ def main(argv=None) -> None:
 
     app = create_app()
     if app.config["JOBS_IN_PROCESS"]:
-        raise SystemExit(
-            "REDIS_URL is not set: jobs run inside the web process, no worker needed"
-        )
+        raise SystemExit("REDIS_URL is not set: jobs run inside the web process, no worker needed")
     set_worker_app(app)
     with app.app_context():
         engines = registry()

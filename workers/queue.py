@@ -103,15 +103,25 @@ class RQBackend:
         ):
             return False
         job_id = spec.job_id
-        if job_id is not None:
-            if not self.redis.set(f"kameng:enqueue-lock:{job_id}", 1, nx=True, ex=5):
-                return False
+        if job_id is None:
+            self._enqueue(spec, None)
+            return True
+        lock = f"kameng:enqueue-lock:{job_id}"
+        if not self.redis.set(lock, 1, nx=True, ex=10):
+            return False  # another process is enqueueing this very job right now
+        try:
             try:
                 status = Job.fetch(job_id, connection=self.redis).get_status()
             except NoSuchJobError:
                 status = None
             if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED):
                 return False
+            self._enqueue(spec, job_id)
+            return True
+        finally:
+            self.redis.delete(lock)
+
+    def _enqueue(self, spec: JobSpec, job_id: str | None) -> None:
         self.queues[spec.queue].enqueue(
             "workers.runner.run_job",
             spec.path,
@@ -122,7 +132,6 @@ class RQBackend:
             result_ttl=3600,
             failure_ttl=7 * 24 * 3600,
         )
-        return True
 
     def queue_depths(self) -> dict[str, int]:
         return {name: q.count for name, q in self.queues.items()}
@@ -144,9 +153,7 @@ class InProcessBackend:
     _running: int = 0
 
     def __post_init__(self):
-        self._executor = ThreadPoolExecutor(
-            max_workers=self.workers, thread_name_prefix="job"
-        )
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="job")
         self._idle = threading.Condition(self._lock)
 
     def submit(self, spec: JobSpec) -> bool:

@@ -44,9 +44,7 @@ def execute(app: Flask, path: str, tenant_id: int | None, args):
         if tenant_id is not None:
             tenant = tenant_by_id(tenant_id)
             if tenant is None:
-                log.warning(
-                    "job %s skipped: store %s no longer exists", path, tenant_id
-                )
+                log.warning("job %s skipped: store %s no longer exists", path, tenant_id)
                 return None
         with tenant_context(tenant):
             try:

@@ -41,11 +41,7 @@ def run_scheduler(app, stop: threading.Event, tick_seconds: float = 1.0) -> None
     last_slots: dict[str, int] = {}
     while not stop.is_set():
         now = time.time()
-        due = [
-            j
-            for j in PERIODIC_JOBS
-            if last_slots.get(j.name) != int(now // j.every_seconds)
-        ]
+        due = [j for j in PERIODIC_JOBS if last_slots.get(j.name) != int(now // j.every_seconds)]
         if due:
             try:
                 with app.app_context():
@@ -60,9 +56,7 @@ def run_scheduler(app, stop: threading.Event, tick_seconds: float = 1.0) -> None
 def start_in_process(app) -> threading.Event:
     """Run the scheduler on a daemon thread of this process (embedded default)."""
     stop = threading.Event()
-    threading.Thread(
-        target=run_scheduler, args=(app, stop), name="scheduler", daemon=True
-    ).start()
+    threading.Thread(target=run_scheduler, args=(app, stop), name="scheduler", daemon=True).start()
     return stop
 
 

@@ -49,9 +49,7 @@ def authenticate(model, email: str, password: str):
     """The active account with this e-mail and password, or None (same work either way)."""
     from sqlalchemy import select
 
-    user = db.session.scalar(
-        select(model).where(model.email == (email or "").strip().lower())
-    )
+    user = db.session.scalar(select(model).where(model.email == (email or "").strip().lower()))
     if user is None:
         # Spend the same time as a real check so timing does not reveal which e-mails exist.
         PasswordMixin.check_password(_DUMMY, password or "x")
@@ -78,9 +76,7 @@ def sign_out() -> None:
 
 
 def _handoff_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        current_app.config["SECRET_KEY"], salt="store-owner-handoff"
-    )
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="store-owner-handoff")
 
 
 def handoff_token(tenant_id: int, user_id: int, last_login_at=None) -> str:

@@ -8,6 +8,4 @@ from wtforms.validators import DataRequired, Length
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(max=128)]
-    )
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=128)])

@@ -18,9 +18,7 @@ def login_required_for(login_kind: str, login_endpoint: str):
                 not current_user.is_authenticated
                 or getattr(current_user, "login_kind", None) != login_kind
             ):
-                return redirect(
-                    url_for(login_endpoint, next=request.full_path.rstrip("?"))
-                )
+                return redirect(url_for(login_endpoint, next=request.full_path.rstrip("?")))
             return view(*args, **kwargs)
 
         return wrapper
@@ -30,11 +28,6 @@ def login_required_for(login_kind: str, login_endpoint: str):
 
 def safe_next(target: str | None, default: str) -> str:
     """Only same-site relative paths are followed after sign-in (no open redirects)."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-    ):
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return default

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from werkzeug.security import check_password_hash, generate_password_hash
-from app.i18n import N_
 
+from app.i18n import N_
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128

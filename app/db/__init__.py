@@ -1,4 +1,4 @@
-"""Database foundations: declarative bases for shared and store tables, the session, column types."""
+"""Database foundations: declarative bases for shared and store tables, column types."""
 
 from app.db.base import Base, SharedModel, TenantModel, shared_metadata, tenant_metadata
 from app.db.types import UtcDateTime, utcnow

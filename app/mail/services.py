@@ -29,16 +29,12 @@ def build_message(to: str, subject: str, text_body: str, html_body: str | None =
     return message
 
 
-def send_email(
-    to: str, subject: str, text_body: str, html_body: str | None = None
-) -> str:
+def send_email(to: str, subject: str, text_body: str, html_body: str | None = None) -> str:
     """Send one message; returns its Message-ID. Raises on SMTP failure so the job retries."""
     message = build_message(to, subject, text_body, html_body)
     config = current_app.config
     if config["MAIL_SMTP_HOST"]:
-        with smtplib.SMTP(
-            config["MAIL_SMTP_HOST"], config["MAIL_SMTP_PORT"], timeout=30
-        ) as smtp:
+        with smtplib.SMTP(config["MAIL_SMTP_HOST"], config["MAIL_SMTP_PORT"], timeout=30) as smtp:
             if config["MAIL_SMTP_TLS"]:
                 smtp.starttls()
             if config["MAIL_SMTP_USER"]:

@@ -31,9 +31,7 @@ def login():
         user = authenticate(StaffUser, form.email.data, form.password.data)
         if user is not None:
             sign_in(user)
-            return redirect(
-                safe_next(request.args.get("next"), url_for("merchant.dashboard"))
-            )
+            return redirect(safe_next(request.args.get("next"), url_for("merchant.dashboard")))
         form.password.errors.append(translate("Wrong e-mail or password."))
     status = 401 if request.method == "POST" else 200
     return render_console("merchant/login.html", form=form), status

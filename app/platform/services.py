@@ -16,9 +16,7 @@ class PlatformAccountError(ValueError):
         self.message = message
 
 
-def ensure_platform_admin(
-    email: str, password: str, name: str = ""
-) -> tuple[PlatformUser, bool]:
+def ensure_platform_admin(email: str, password: str, name: str = "") -> tuple[PlatformUser, bool]:
     """Create the platform owner `email`, or reset its password; returns (user, created)."""
     email = normalize_email(email)
     if problem := email_problem(email) or password_problem(password):

@@ -33,9 +33,7 @@ def login():
         user = authenticate(PlatformUser, form.email.data, form.password.data)
         if user is not None:
             sign_in(user)
-            return redirect(
-                safe_next(request.args.get("next"), url_for("platform.stores"))
-            )
+            return redirect(safe_next(request.args.get("next"), url_for("platform.stores")))
         form.password.errors.append(translate("Wrong e-mail or password."))
     status = 401 if request.method == "POST" else 200
     return render_console("platform/login.html", form=form), status
@@ -81,9 +79,7 @@ def create_store():
         except provisioning.ProvisioningError as error:
             getattr(form, error.field).errors.append(translate(error.message))
         else:
-            flash(
-                translate("Store %(slug)s created.", slug=opened.tenant.slug), "success"
-            )
+            flash(translate("Store %(slug)s created.", slug=opened.tenant.slug), "success")
             return redirect(url_for("platform.stores"))
     return render_console(
         "platform/stores.html",

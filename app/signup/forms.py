@@ -13,9 +13,7 @@ class OpenStoreForm(FlaskForm):
         filters=[lambda v: (v or "").strip().lower()],
     )
     name = StringField(_l("Store name"), validators=[DataRequired(), Length(max=100)])
-    owner_email = EmailField(
-        _l("Owner e-mail"), validators=[DataRequired(), Length(max=254)]
-    )
+    owner_email = EmailField(_l("Owner e-mail"), validators=[DataRequired(), Length(max=254)])
     owner_password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(min=8, max=128)]
     )

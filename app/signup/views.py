@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, redirect, request
+
 from app.auth.accounts import handoff_token
 from app.extensions import limiter
 from app.i18n import translate

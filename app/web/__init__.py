@@ -1,1 +1,1 @@
-"""Web plumbing shared by every area: routing by site, URLs, themes, error pages, security headers."""
+"""Web plumbing shared by every area: routing by site, URLs, themes, errors, headers."""

@@ -13,7 +13,9 @@ from tenants.resolver import STORE, UNKNOWN
 
 log = logging.getLogger(__name__)
 
-PLAIN_NOT_FOUND = "<!doctype html><meta charset=utf-8><title>404 Not Found</title><h1>404 Not Found</h1>"
+PLAIN_NOT_FOUND = (
+    "<!doctype html><meta charset=utf-8><title>404 Not Found</title><h1>404 Not Found</h1>"
+)
 
 
 def handle_http_error(error: HTTPException):

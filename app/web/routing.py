@@ -1,4 +1,4 @@
-"""Routes are matched per site kind: the same path can mean one thing on the apex, another on a store.
+"""Routes are matched per site kind: one path can mean one thing on the apex, another on a store.
 
 The URL map uses host matching with two pseudo-hosts, "platform" and "store"; the application binds
 each request's URL adapter to the pseudo-host its real Host resolves to. Unknown hosts bind to a
@@ -36,9 +36,7 @@ class SiteBlueprint(Blueprint):
             options.setdefault("host", self.sites[0])
         else:
             # One rule for several sites: the pseudo-host is a variable that url_for fills in.
-            options.setdefault(
-                "host", f"<any({', '.join(self.sites)}):{SITE_KIND_ARG}>"
-            )
+            options.setdefault("host", f"<any({', '.join(self.sites)}):{SITE_KIND_ARG}>")
         return super().add_url_rule(rule, endpoint, view_func, **options)
 
 
@@ -46,9 +44,7 @@ def _default_site_kind(endpoint, values):
     from flask import current_app, g
 
     site = g.get("site")
-    if site is not None and current_app.url_map.is_endpoint_expecting(
-        endpoint, SITE_KIND_ARG
-    ):
+    if site is not None and current_app.url_map.is_endpoint_expecting(endpoint, SITE_KIND_ARG):
         values.setdefault(SITE_KIND_ARG, site.kind)
 
 
@@ -76,13 +72,9 @@ class KamengFlask(Flask):
             raise ServiceUnavailable() from None
         request.environ[RESOLUTION_ENVIRON_KEY] = resolution
         if resolution.kind == REDIRECT:
-            target = origin(
-                resolution.redirect_host, self.config
-            ) + request.full_path.rstrip("?")
+            target = origin(resolution.redirect_host, self.config) + request.full_path.rstrip("?")
             raise RequestRedirect(target)
-        return self.url_map.bind_to_environ(
-            request.environ, server_name=resolution.kind
-        )
+        return self.url_map.bind_to_environ(request.environ, server_name=resolution.kind)
 
     def create_global_jinja_loader(self):
         from app.web.themes import ThemeLoader

@@ -1,4 +1,4 @@
-"""Per-request site binding: which site this is, its store bound for the request, sessions kept to it."""
+"""Per-request site binding: which site this is, its store bound, sessions kept to their site."""
 
 from __future__ import annotations
 
@@ -15,11 +15,7 @@ SUSPENDED_ALLOWED_PREFIXES = ("/admin", "/static/", "/theme/")
 
 
 def current_site() -> Resolution:
-    return (
-        g.get("site")
-        or request.environ.get(RESOLUTION_ENVIRON_KEY)
-        or Resolution(UNKNOWN, None)
-    )
+    return g.get("site") or request.environ.get(RESOLUTION_ENVIRON_KEY) or Resolution(UNKNOWN, None)
 
 
 def site_key(site: Resolution) -> str | None:

@@ -37,9 +37,7 @@ def load_themes(themes_dir: Path = THEMES_DIR) -> dict[str, Theme]:
         if not manifest_file.is_file():
             continue
         manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-        extends = manifest.get("extends") or (
-            None if folder.name == BASE_THEME else BASE_THEME
-        )
+        extends = manifest.get("extends") or (None if folder.name == BASE_THEME else BASE_THEME)
         themes[folder.name] = Theme(
             folder.name, folder, manifest.get("name", folder.name), extends, manifest
         )

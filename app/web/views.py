@@ -13,9 +13,7 @@ bp = SiteBlueprint("web", __name__, site=BOTH)
 
 @bp.get("/static/<path:filename>")
 def static(filename: str):
-    return send_from_directory(
-        current_app.root_path + "/static", filename, max_age=3600
-    )
+    return send_from_directory(current_app.root_path + "/static", filename, max_age=3600)
 
 
 @bp.get("/theme/<theme>/<path:filename>")

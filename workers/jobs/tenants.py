@@ -20,11 +20,7 @@ from workers.queue import enqueue
 def send_welcome_email(tenant_id: int) -> bool:
     """E-mail a new store's owner the links to their store; once per store."""
     tenant = db.session.get(Tenant, tenant_id, with_for_update=True)
-    if (
-        tenant is None
-        or tenant.welcome_sent_at is not None
-        or tenant.status != "active"
-    ):
+    if tenant is None or tenant.welcome_sent_at is not None or tenant.status != "active":
         return False
     ref = tenant_ref(tenant)
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):

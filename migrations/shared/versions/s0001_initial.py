@@ -91,11 +91,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table("platform_users", schema=SCHEMA)
-    op.drop_index(
-        "uq_tenant_domains_primary", table_name="tenant_domains", schema=SCHEMA
-    )
-    op.drop_index(
-        op.f("ix_tenant_domains_tenant_id"), table_name="tenant_domains", schema=SCHEMA
-    )
+    op.drop_index("uq_tenant_domains_primary", table_name="tenant_domains", schema=SCHEMA)
+    op.drop_index(op.f("ix_tenant_domains_tenant_id"), table_name="tenant_domains", schema=SCHEMA)
     op.drop_table("tenant_domains", schema=SCHEMA)
     op.drop_table("tenants", schema=SCHEMA)
