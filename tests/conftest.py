@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 import uuid
 
 import pytest
@@ -102,9 +101,6 @@ def pytest_collection_modifyitems(config, items):
     if os.environ.get("CI") == "true" and "postgresql" not in BACKENDS:
         raise pytest.UsageError("CI=true but PostgreSQL/Redis are not reachable")
     for item in items:
-        if item.get_closest_marker("postgres") and "[postgresql" not in item.nodeid:
-            if "backend" in getattr(item, "fixturenames", ()):
-                item.add_marker(pytest.mark.skip(reason="PostgreSQL-only behaviour"))
-
-
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+        on_postgres = "[postgresql" in item.nodeid
+        if item.get_closest_marker("postgres") and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL-only behaviour"))

@@ -1,4 +1,4 @@
-"""Migrations: new stores built by create_all equal stores migrated from empty; migrate is resumable."""
+"""Migrations: create_all stores equal stores migrated from empty; migrate is resumable."""
 
 import pytest
 from sqlalchemy import inspect, select, text, update

@@ -1,4 +1,4 @@
-"""Test databases: a fresh PostgreSQL database (and Redis db) per run, or an embedded SQLite folder."""
+"""Test databases: a fresh PostgreSQL database (and Redis db) per run, or an SQLite folder."""
 
 from __future__ import annotations
 
