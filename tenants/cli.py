@@ -6,7 +6,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.i18n import translate
 from tenants import migrations, provisioning
 from tenants.engines import registry
 
@@ -14,7 +13,8 @@ tenants_cli = AppGroup("tenants", help="Stores (tenants) and their schemas.")
 
 
 def _fail(error: provisioning.ProvisioningError):
-    raise click.ClickException(f"{error.field}: {translate(error.message)}")
+    # Operator tools speak English (the message ids); the web UI translates them.
+    raise click.ClickException(f"{error.field}: {error.message}")
 
 
 @tenants_cli.command("create")

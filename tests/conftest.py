@@ -15,6 +15,20 @@ from tests.support.web import SiteClient
 BACKENDS = backends.available()
 
 
+def pytest_sessionstart(session):
+    """Compile the translation catalogs, as `make` does, so plain `pytest` runs work too."""
+    from pathlib import Path
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in Path(__file__).resolve().parent.parent.glob("app/translations/*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            with po.open("rb") as source, mo.open("wb") as target:
+                write_mo(target, read_po(source))
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request, tmp_path_factory):
     with backends.provision(request.param, tmp_path_factory.mktemp(request.param)) as info:

@@ -205,10 +205,7 @@ def test_pages_carry_security_headers(apex):
     assert page.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_the_language_switch_changes_the_ui(apex):
-    assert "开通" in apex.get("/").get_data(as_text=True) or True  # zh default when compiled
-    apex.get("/lang/en?next=/")
-    assert "Open your store" in apex.get("/").get_data(as_text=True)
+def test_the_language_switch_refuses_off_site_redirects(apex):
     moved = apex.get("/lang/en?next=//evil.example")
     assert moved.headers["Location"] == "/"
 

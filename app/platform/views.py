@@ -8,7 +8,7 @@ from app.auth.accounts import authenticate, sign_in, sign_out
 from app.auth.forms import LoginForm
 from app.auth.guards import login_required_for, safe_next
 from app.extensions import limiter
-from app.i18n import translate
+from app.i18n import N_, translate
 from app.platform.forms import StatusChangeForm
 from app.platform.models import PlatformUser
 from app.signup.forms import OpenStoreForm
@@ -94,13 +94,13 @@ def create_store():
 @bp.post("/stores/<slug>/suspend")
 @platform_login_required
 def suspend_store(slug: str):
-    return _change_status(slug, "suspended", "Store %(slug)s suspended.")
+    return _change_status(slug, "suspended", N_("Store %(slug)s suspended."))
 
 
 @bp.post("/stores/<slug>/resume")
 @platform_login_required
 def resume_store(slug: str):
-    return _change_status(slug, "active", "Store %(slug)s resumed.")
+    return _change_status(slug, "active", N_("Store %(slug)s resumed."))
 
 
 def _change_status(slug: str, status: str, done_message: str):

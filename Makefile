@@ -1,0 +1,53 @@
+# Kameng — the two commands: `make run` (embedded default) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app wsgi
+PORT   ?= 5000
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-fast lint format translations extract-messages install clean bench
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	$(VENV)/bin/pybabel compile --statistics -d app/translations
+
+extract-messages: $(STAMP)
+	$(VENV)/bin/pybabel extract --ignore-dirs=".venv tests" -F babel.cfg -k N_ -k _l -k translate -o app/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+## Run the platform on the embedded default (SQLite, jobs in-process, demo data).
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) tenants migrate
+	PUBLIC_PORT=$(PORT) $(FLASK) demo seed
+	@echo "Serving on http://localhost:$(PORT)  (Ctrl-C to stop)"
+	PUBLIC_PORT=$(PORT) $(FLASK) serve --port $(PORT)
+
+## The whole test suite: PostgreSQL + Redis when reachable (required with CI=true), and SQLite.
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) -m benchmarks.tenancy --tenants 1000
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache
