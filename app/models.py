@@ -1,5 +1,5 @@
 """Imports every model module, so both metadata collections are complete."""
 
-from app.merchant.models import StaffUser  # noqa: F401
+from app.merchant.models import StaffUser, StoreSettings  # noqa: F401
 from app.platform.models import PlatformUser  # noqa: F401
 from tenants.models import Tenant, TenantDomain  # noqa: F401

@@ -15,7 +15,8 @@ from app.auth.passwords import password_problem
 from app.db import tenant_metadata, utcnow
 from app.extensions import db
 from app.i18n import N_
-from app.merchant.models import StaffUser
+from app.merchant.models import StaffUser, StoreSettings
+from app.merchant.services import SETTINGS_ROW_ID
 from tenants import migrations
 from tenants.context import TenantRef
 from tenants.engines import registry
@@ -128,7 +129,7 @@ def create_tenant(
             with Session(bind=conn) as store_session:
                 owner = StaffUser(email=owner_email, name=name, role="owner")
                 owner.set_password(owner_password)
-                store_session.add(owner)
+                store_session.add_all([owner, StoreSettings(id=SETTINGS_ROW_ID)])
                 store_session.flush()
                 owner_id = owner.id
             conn.execute(

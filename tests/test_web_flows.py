@@ -218,3 +218,29 @@ def test_theme_assets_are_served_and_traversal_is_refused(make_store, site):
     assert client.get(css).status_code == 200
     assert client.get("/theme/_base/../../app/config.py").status_code == 404
     assert client.get("/theme/nosuch/base.css").status_code == 404
+
+
+def test_the_owner_edits_settings_and_customers_see_them_escaped(make_store, site):
+    store = make_store(password="owner-pass-1")
+    other = make_store()
+    admin = site(f"{store.slug}.{APEX}")
+    admin.login_store(f"owner@{store.slug}.example.com", "owner-pass-1")
+    saved = admin.submit(
+        "/admin/settings",
+        {"tagline": "最低价点卡", "announcement": "<script>alert(1)</script>春节照常发货"},
+    )
+    assert saved.status_code == 302
+    home = site(f"{store.slug}.{APEX}").get("/").get_data(as_text=True)
+    assert "最低价点卡" in home
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;春节照常发货" in home
+    assert "<script>alert(1)" not in home
+    assert "最低价点卡" not in site(f"{other.slug}.{APEX}").get("/").get_data(as_text=True)
+
+
+def test_settings_that_are_too_long_are_refused_and_nothing_changes(make_store, site):
+    store = make_store(password="owner-pass-1")
+    admin = site(f"{store.slug}.{APEX}")
+    admin.login_store(f"owner@{store.slug}.example.com", "owner-pass-1")
+    refused = admin.submit("/admin/settings", {"tagline": "x" * 201, "announcement": ""})
+    assert refused.status_code == 400
+    assert "x" * 201 not in site(f"{store.slug}.{APEX}").get("/").get_data(as_text=True)

@@ -1,14 +1,16 @@
-"""Store back-office: sign-in, sign-out, the owner's hand-off from /open, the dashboard."""
+"""Store back-office: sign-in and out, the owner's hand-off from /open, dashboard, settings."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 
 from app.auth.accounts import authenticate, redeem_handoff, sign_in, sign_out
 from app.auth.forms import LoginForm
 from app.auth.guards import login_required_for, safe_next
 from app.extensions import limiter
 from app.i18n import translate
+from app.merchant import services
+from app.merchant.forms import StoreSettingsForm
 from app.merchant.models import StaffUser
 from app.web.routing import SiteBlueprint
 from app.web.site import render_console
@@ -61,3 +63,25 @@ def dashboard():
     return render_console(
         "merchant/dashboard.html", store=store, storefront_url=tenant_url(store, "/")
     )
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@store_login_required
+def settings():
+    store = current_tenant._get_current_object()
+    current = services.get_settings()
+    form = StoreSettingsForm(
+        data={"tagline": current.tagline, "announcement": current.announcement}
+    )
+    if form.validate_on_submit():
+        try:
+            services.update_settings(tagline=form.tagline.data, announcement=form.announcement.data)
+        except services.SettingsError as error:
+            getattr(form, error.field).errors.append(translate(error.message))
+        else:
+            flash(translate("Settings saved."), "success")
+            return redirect(url_for("merchant.settings"))
+    status = 400 if form.errors else 200
+    return render_console(
+        "merchant/settings.html", store=store, form=form, storefront_url=tenant_url(store, "/")
+    ), status

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks.NAME`, printing one `name=value` line per figure."""
