@@ -117,9 +117,11 @@ def configure_templates(app) -> None:
     themes.init_app(app)
     app.jinja_env.globals.update(current_site=current_site, get_locale=get_locale)
 
+    from tenants.models import STATUS_LABELS
+
     @app.context_processor
     def platform_globals():
-        return {"platform_name": app.config["PLATFORM_NAME"]}
+        return {"platform_name": app.config["PLATFORM_NAME"], "status_labels": STATUS_LABELS}
 
 
 def configure_jobs(app) -> None:

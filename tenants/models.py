@@ -8,8 +8,15 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import SharedModel, UtcDateTime, utcnow
+from app.i18n import N_
 
 TENANT_STATUSES = ("provisioning", "active", "suspended", "closed")
+STATUS_LABELS = {
+    "provisioning": N_("Opening"),
+    "active": N_("Active"),
+    "suspended": N_("Suspended"),
+    "closed": N_("Closed"),
+}
 DOMAIN_KINDS = ("subdomain", "custom")
 
 

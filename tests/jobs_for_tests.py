@@ -15,9 +15,13 @@ def write_store_slug(path: str) -> None:
         f.write(require_tenant().slug)
 
 
-def append_line(path: str) -> None:
-    with open(path, "a") as f:
-        f.write("x\n")
+def count_periodic_run() -> None:
+    from pathlib import Path
+
+    from flask import current_app
+
+    with (Path(current_app.config["INSTANCE_PATH"]) / "periodic-count").open("a") as f:
+        f.write("x")
 
 
 def write_pid(path: str) -> None:

@@ -117,24 +117,19 @@ def test_jobs_run_bound_to_their_store(app, backend, make_store, tmp_path):
     assert marker.read_text() == store.slug
 
 
-def test_periodic_jobs_are_enqueued_once_per_slot_by_several_schedulers(app, backend, tmp_path):
+def test_periodic_jobs_are_enqueued_once_per_slot_by_several_schedulers(app, backend):
     from workers.schedule import PeriodicJob
 
-    marker = tmp_path / "count"
-    job = PeriodicJob(f"count-{tmp_path.name}", "tests.jobs_for_tests.append_line", 3600)
-    job_args_path = str(marker)
+    job = PeriodicJob("count-test", "tests.jobs_for_tests.count_periodic_run", 3600)
+    counter = Path(app.config["INSTANCE_PATH"]) / "periodic-count"
     now = time.time()
     with app.app_context():
-        for _ in range(3):  # three schedulers waking at the same moment
-            enqueue(
-                job.path,
-                job_args_path,
-                job_key=f"periodic:{job.name}:{int(now // 3600)}",
-                unique_for=3600,
-            )
-        enqueue_due(now, jobs=())
+        for _ in range(3):  # three schedulers waking up in the same slot
+            enqueue_due(now, jobs=(job,))
         wait_for_jobs(app, backend)
-    assert marker.read_text().count("x") == 1
+        enqueue_due(now + 3600, jobs=(job,))  # the next slot runs again
+        wait_for_jobs(app, backend)
+    assert counter.read_text() == "xx"
 
 
 @pytest.mark.redis
