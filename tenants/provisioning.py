@@ -27,6 +27,9 @@ from tenants.slugs import slug_problem
 log = logging.getLogger(__name__)
 
 
+SLUG_TAKEN = N_("This store address is already taken.")
+
+
 @dataclass(frozen=True)
 class OpenedStore:
     tenant: TenantRef
@@ -63,8 +66,13 @@ def get_tenant(slug: str) -> Tenant | None:
     return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
 
 
-def slug_is_available(slug: str) -> bool:
-    return slug_problem(slug) is None and get_tenant(slug) is None
+def slug_availability_problem(slug: str) -> str | None:
+    """Why `slug` cannot be had right now (invalid, reserved or taken), or None."""
+    if problem := slug_problem(slug):
+        return problem
+    if get_tenant(slug) is not None:
+        return SLUG_TAKEN
+    return None
 
 
 def _invalidate_hosts() -> None:
@@ -114,7 +122,7 @@ def create_tenant(
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ProvisioningError("slug", N_("This store address is already taken.")) from None
+        raise ProvisioningError("slug", SLUG_TAKEN) from None
     # Nothing may touch the session until the store transaction below is over: on SQLite a
     # reading session would hold the platform file's lock that the store transaction needs.
 

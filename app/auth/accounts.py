@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app, session
 from flask_login import UserMixin, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.passwords import PasswordMixin
-from app.db import utcnow
+from app.db import UtcDateTime, utcnow
 from app.extensions import db, login_manager
 from app.web.site import claim_session_for_site, current_site
 from tenants.context import get_current_tenant, require_tenant
@@ -17,9 +21,18 @@ HANDOFF_MAX_AGE_SECONDS = 120
 
 
 class Account(PasswordMixin, UserMixin):
-    """Mixed into PlatformUser and StaffUser: ids that say which site they belong to."""
+    """Columns and login ids shared by PlatformUser and StaffUser (ids say which site)."""
 
     login_kind: str
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="staff")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     def get_id(self) -> str:
         if self.login_kind == "store":

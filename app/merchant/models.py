@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.accounts import Account
@@ -18,15 +18,6 @@ class StaffUser(Account, TenantModel):
 
     __tablename__ = "staff_users"
     login_kind = "store"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    name: Mapped[str] = mapped_column(String(100), default="")
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(20), default="staff")
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class StoreSettings(TenantModel):

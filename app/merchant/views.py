@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 
-from app.auth.accounts import authenticate, redeem_handoff, sign_in, sign_out
-from app.auth.forms import LoginForm
-from app.auth.guards import login_required_for, safe_next
+from app.auth.accounts import redeem_handoff, sign_in
+from app.auth.guards import login_required_for
+from app.auth.views import add_login_routes
 from app.extensions import limiter
 from app.i18n import translate
 from app.merchant import services
@@ -21,22 +21,7 @@ bp = SiteBlueprint("merchant", __name__, site="store", url_prefix="/admin")
 store_login_required = login_required_for("store", "merchant.login")
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-def login():
-    form = LoginForm()
-    if form.validate_on_submit():
-        user = authenticate(StaffUser, form.email.data, form.password.data)
-        if user is not None:
-            sign_in(user)
-            return redirect(safe_next(request.args.get("next"), url_for("merchant.dashboard")))
-        form.password.errors.append(translate("Wrong e-mail or password."))
-    status = 401 if request.method == "POST" else 200
-    return render_console("merchant/login.html", form=form), status
+add_login_routes(bp, StaffUser, "merchant/login.html", "merchant.dashboard")
 
 
 @bp.get("/welcome")
@@ -48,12 +33,6 @@ def welcome():
         abort(404)
     sign_in(user)
     return redirect(url_for("merchant.dashboard"))
-
-
-@bp.post("/logout")
-def logout():
-    sign_out()
-    return redirect(url_for("merchant.login"))
 
 
 @bp.get("/")

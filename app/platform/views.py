@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import flash, redirect, url_for
 
-from app.auth.accounts import authenticate, sign_in, sign_out
-from app.auth.forms import LoginForm
-from app.auth.guards import login_required_for, safe_next
-from app.extensions import limiter
+from app.auth.guards import login_required_for
+from app.auth.views import add_login_routes
 from app.i18n import N_, translate
 from app.platform.forms import StatusChangeForm
 from app.platform.models import PlatformUser
@@ -21,28 +19,7 @@ bp = SiteBlueprint("platform", __name__, site="platform", url_prefix="/platform"
 platform_login_required = login_required_for("platform", "platform.login")
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-def login():
-    form = LoginForm()
-    if form.validate_on_submit():
-        user = authenticate(PlatformUser, form.email.data, form.password.data)
-        if user is not None:
-            sign_in(user)
-            return redirect(safe_next(request.args.get("next"), url_for("platform.stores")))
-        form.password.errors.append(translate("Wrong e-mail or password."))
-    status = 401 if request.method == "POST" else 200
-    return render_console("platform/login.html", form=form), status
-
-
-@bp.post("/logout")
-def logout():
-    sign_out()
-    return redirect(url_for("platform.login"))
+add_login_routes(bp, PlatformUser, "platform/login.html", "platform.stores")
 
 
 @bp.get("/")
@@ -51,36 +28,7 @@ def home():
     return redirect(url_for("platform.stores"))
 
 
-@bp.get("/stores")
-@platform_login_required
-def stores():
-    return render_console(
-        "platform/stores.html",
-        stores=provisioning.list_tenants(),
-        form=OpenStoreForm(),
-        status_form=StatusChangeForm(),
-        tenant_url=tenant_url,
-        tenant_ref=provisioning.tenant_ref,
-    )
-
-
-@bp.post("/stores")
-@platform_login_required
-def create_store():
-    form = OpenStoreForm()
-    if form.validate_on_submit():
-        try:
-            opened = provisioning.create_tenant(
-                slug=form.slug.data,
-                name=form.name.data,
-                owner_email=form.owner_email.data,
-                owner_password=form.owner_password.data,
-            )
-        except provisioning.ProvisioningError as error:
-            getattr(form, error.field).errors.append(translate(error.message))
-        else:
-            flash(translate("Store %(slug)s created.", slug=opened.tenant.slug), "success")
-            return redirect(url_for("platform.stores"))
+def _stores_page(form: OpenStoreForm):
     return render_console(
         "platform/stores.html",
         stores=provisioning.list_tenants(),
@@ -88,7 +36,23 @@ def create_store():
         status_form=StatusChangeForm(),
         tenant_url=tenant_url,
         tenant_ref=provisioning.tenant_ref,
-    ), 400
+    )
+
+
+@bp.get("/stores")
+@platform_login_required
+def stores():
+    return _stores_page(OpenStoreForm())
+
+
+@bp.post("/stores")
+@platform_login_required
+def create_store():
+    form = OpenStoreForm()
+    if form.validate_on_submit() and (opened := form.open_store()) is not None:
+        flash(translate("Store %(slug)s created.", slug=opened.tenant.slug), "success")
+        return redirect(url_for("platform.stores"))
+    return _stores_page(form), 400
 
 
 @bp.post("/stores/<slug>/suspend")

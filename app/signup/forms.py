@@ -1,9 +1,14 @@
 """The store-opening form (also used by the platform console to create a store)."""
 
+from __future__ import annotations
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
+
+from app.i18n import translate
+from tenants import provisioning
 
 
 class OpenStoreForm(FlaskForm):
@@ -17,3 +22,17 @@ class OpenStoreForm(FlaskForm):
     owner_password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(min=8, max=128)]
     )
+
+    def open_store(self) -> provisioning.OpenedStore | None:
+        """Open the store described by this (validated) form; on refusal, the reason is
+        attached to the field at fault and None is returned."""
+        try:
+            return provisioning.create_tenant(
+                slug=self.slug.data,
+                name=self.name.data,
+                owner_email=self.owner_email.data,
+                owner_password=self.owner_password.data,
+            )
+        except provisioning.ProvisioningError as error:
+            getattr(self, error.field).errors.append(translate(error.message))
+            return None

@@ -12,7 +12,6 @@ from app.web.routing import SiteBlueprint
 from app.web.site import render_console
 from app.web.urls import tenant_url
 from tenants import provisioning
-from tenants.slugs import slug_problem
 
 bp = SiteBlueprint("signup", __name__, site="platform")
 
@@ -26,19 +25,9 @@ def landing():
 @limiter.limit("20 per hour", methods=["POST"])
 def open_store():
     form = OpenStoreForm()
-    if form.validate_on_submit():
-        try:
-            opened = provisioning.create_tenant(
-                slug=form.slug.data,
-                name=form.name.data,
-                owner_email=form.owner_email.data,
-                owner_password=form.owner_password.data,
-            )
-        except provisioning.ProvisioningError as error:
-            getattr(form, error.field).errors.append(translate(error.message))
-        else:
-            token = handoff_token(opened.tenant.id, opened.owner_id)
-            return redirect(tenant_url(opened.tenant, f"/admin/welcome?token={token}"))
+    if form.validate_on_submit() and (opened := form.open_store()) is not None:
+        token = handoff_token(opened.tenant.id, opened.owner_id)
+        return redirect(tenant_url(opened.tenant, f"/admin/welcome?token={token}"))
     return render_console(
         "signup/open.html", form=form, domain=current_app.config["PLATFORM_DOMAIN"]
     ), (400 if request.method == "POST" else 200)
@@ -49,9 +38,7 @@ def open_store():
 def check_slug():
     """Live availability check for the store address field."""
     slug = (request.args.get("slug") or "").strip().lower()
-    problem = slug_problem(slug)
-    if problem is None and provisioning.get_tenant(slug) is not None:
-        problem = "This store address is already taken."
+    problem = provisioning.slug_availability_problem(slug)
     return jsonify(
         slug=slug,
         available=problem is None,
