@@ -79,9 +79,11 @@ def configure_tenancy(app) -> None:
 
 
 def configure_security(app) -> None:
+    from app import crypto
     from app.extensions import csrf, limiter
     from app.web import security
 
+    crypto.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
         count = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
@@ -125,8 +127,10 @@ def configure_templates(app) -> None:
 
 
 def configure_jobs(app) -> None:
+    from app import cache
     from workers import queue
 
+    cache.init_app(app)
     queue.init_app(app)
 
 

@@ -115,4 +115,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         or os.environ.get("DATA_ENCRYPTION_KEYS")
         or _instance_secret(instance_path, "data_keys", _new_data_key)
     )
+    config["DATA_HMAC_KEY"] = (
+        overrides.get("DATA_HMAC_KEY")
+        or os.environ.get("DATA_HMAC_KEY")
+        or _instance_secret(instance_path, "hmac_key", lambda: secrets.token_urlsafe(32))
+    )
     return config

@@ -1,5 +1,7 @@
 """Imports every model module, so both metadata collections are complete."""
 
+from app.catalog.models import Category, Product, Sku, SkuTierPrice, Supplier  # noqa: F401
+from app.inventory.models import CardKey, CardKeyBatch, KeyAccessLog  # noqa: F401
 from app.merchant.models import StaffUser, StoreSettings  # noqa: F401
 from app.platform.models import PlatformUser  # noqa: F401
 from tenants.models import Tenant, TenantDomain  # noqa: F401

@@ -38,6 +38,7 @@ def bench_config(database_url: str, **extra) -> dict:
         "PLATFORM_DOMAIN": "bench.test",
         "SECRET_KEY": "bench",
         "DATA_ENCRYPTION_KEYS": "k1:" + "B" * 43 + "=",
+        "DATA_HMAC_KEY": "bench",
         "RATELIMIT_ENABLED": False,
         "HOST_CACHE_TTL_SECONDS": 60.0,
     }

@@ -98,6 +98,14 @@ class EngineRegistry:
         """The store schema's name as the database sees it (None: the main database on SQLite)."""
         return None if self.is_sqlite else tenant_schema_name(tenant_id)
 
+    def insert_ignoring_conflicts(self, table, *conflict_columns):
+        """INSERT ... ON CONFLICT (columns) DO NOTHING, in this database's dialect."""
+        if self.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        return insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+
     # -- storage lifecycle -----------------------------------------------------------------------
 
     def create_shared_storage(self, connection: Connection) -> None:

@@ -62,6 +62,7 @@ class BackendInfo:
             "PLATFORM_DOMAIN": TEST_DOMAIN,
             "SECRET_KEY": "test-secret-key",
             "DATA_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
+            "DATA_HMAC_KEY": "test-hmac-key",
             "RATELIMIT_ENABLED": False,
             "HOST_CACHE_TTL_SECONDS": 5.0,
         }
@@ -81,6 +82,7 @@ class BackendInfo:
             PLATFORM_DOMAIN=TEST_DOMAIN,
             SECRET_KEY="test-secret-key",
             DATA_ENCRYPTION_KEYS="k1:" + "A" * 43 + "=",
+            DATA_HMAC_KEY="test-hmac-key",
             KAMENG_INSTANCE_PATH=str(self.instance_path),
         )
         if self.redis_url:

@@ -1,0 +1,1 @@
+"""The shared upstream catalog: suppliers, categories, products and SKUs (shared schema)."""

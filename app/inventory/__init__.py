@@ -1,0 +1,1 @@
+"""Card-key inventory: encrypted secrets, de-duplicated, imported in batches, reserved and sold."""
