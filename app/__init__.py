@@ -117,7 +117,10 @@ def configure_templates(app) -> None:
     from app.web.site import current_site
 
     themes.init_app(app)
+    from app.money import format_money
+
     app.jinja_env.globals.update(current_site=current_site, get_locale=get_locale)
+    app.jinja_env.filters["money"] = format_money
 
     from tenants.models import STATUS_LABELS
 

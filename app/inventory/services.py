@@ -64,9 +64,11 @@ class ImportReport:
             self.invalid_lines.append((line_no, reason))
 
     def as_text(self) -> str:
-        parts = [f"duplicate lines: {', '.join(map(str, self.duplicate_lines))}"] if (
-            self.duplicate_lines
-        ) else []
+        parts = (
+            [f"duplicate lines: {', '.join(map(str, self.duplicate_lines))}"]
+            if (self.duplicate_lines)
+            else []
+        )
         parts += [f"line {n}: {reason}" for n, reason in self.invalid_lines]
         return "\n".join(parts)
 
@@ -159,9 +161,7 @@ def import_keys(
     report.batch_id = batch.id
     table = CardKey.__table__
     insert = (
-        registry()
-        .insert_ignoring_conflicts(table, "secret_hmac")
-        .returning(table.c.secret_hmac)
+        registry().insert_ignoring_conflicts(table, "secret_hmac").returning(table.c.secret_hmac)
     )
     seen: set[bytes] = set()
     chunk: list[tuple[ParsedKey, bytes]] = []
@@ -219,6 +219,7 @@ def import_keys(
         raise
     if progress:
         progress(processed)
+    report.duplicate_lines.sort()
     batch.added = report.added
     batch.duplicates = report.duplicates
     batch.invalid = report.invalid

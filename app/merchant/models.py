@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.accounts import Account
@@ -28,4 +28,6 @@ class StoreSettings(TenantModel):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tagline: Mapped[str] = mapped_column(String(200), default="")
     announcement: Mapped[str] = mapped_column(Text, default="")
+    # Show exact stock counts to customers (otherwise: in stock / low / sold out).
+    show_stock_counts: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

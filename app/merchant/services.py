@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.catalog.cache import bump_store_version
 from app.extensions import db
 from app.i18n import N_
 from app.merchant.models import StoreSettings
@@ -24,6 +25,7 @@ class SettingsError(ValueError):
 class SettingsView:
     tagline: str
     announcement: str
+    show_stock_counts: bool = False
 
 
 def get_settings() -> SettingsView:
@@ -31,10 +33,12 @@ def get_settings() -> SettingsView:
     row = db.session.get(StoreSettings, SETTINGS_ROW_ID)
     if row is None:
         return SettingsView(tagline="", announcement="")
-    return SettingsView(tagline=row.tagline, announcement=row.announcement)
+    return SettingsView(row.tagline, row.announcement, row.show_stock_counts)
 
 
-def update_settings(*, tagline: str, announcement: str) -> SettingsView:
+def update_settings(
+    tenant_id: int, *, tagline: str, announcement: str, show_stock_counts: bool = False
+) -> SettingsView:
     tagline = (tagline or "").strip()
     announcement = (announcement or "").strip()
     if len(tagline) > MAX_TAGLINE:
@@ -49,5 +53,7 @@ def update_settings(*, tagline: str, announcement: str) -> SettingsView:
         db.session.add(row)
     row.tagline = tagline
     row.announcement = announcement
+    row.show_stock_counts = bool(show_stock_counts)
     db.session.commit()
-    return SettingsView(tagline=tagline, announcement=announcement)
+    bump_store_version(tenant_id)
+    return SettingsView(tagline, announcement, row.show_stock_counts)

@@ -49,12 +49,15 @@ def dashboard():
 def settings():
     store = current_tenant._get_current_object()
     current = services.get_settings()
-    form = StoreSettingsForm(
-        data={"tagline": current.tagline, "announcement": current.announcement}
-    )
+    form = StoreSettingsForm(data=current.__dict__)
     if form.validate_on_submit():
         try:
-            services.update_settings(tagline=form.tagline.data, announcement=form.announcement.data)
+            services.update_settings(
+                store.id,
+                tagline=form.tagline.data,
+                announcement=form.announcement.data,
+                show_stock_counts=form.show_stock_counts.data,
+            )
         except services.SettingsError as error:
             getattr(form, error.field).errors.append(translate(error.message))
         else:
@@ -64,3 +67,6 @@ def settings():
     return render_console(
         "merchant/settings.html", store=store, form=form, storefront_url=tenant_url(store, "/")
     ), status
+
+
+import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)

@@ -1,8 +1,11 @@
-"""Storefront pages."""
+"""Storefront pages: home, category, product, search."""
 
 from __future__ import annotations
 
+from flask import abort, request
+
 from app.merchant.services import get_settings
+from app.storefront import catalog
 from app.web.routing import SiteBlueprint
 from app.web.themes import render_theme
 from tenants.context import current_tenant
@@ -10,8 +13,51 @@ from tenants.context import current_tenant
 bp = SiteBlueprint("storefront", __name__, site="store")
 
 
+def _store():
+    return current_tenant._get_current_object()
+
+
 @bp.get("/")
 def home():
+    store = _store()
+    data = catalog.listing(store)
     return render_theme(
-        "shop/home.html", store=current_tenant._get_current_object(), settings=get_settings()
+        "shop/home.html",
+        store=store,
+        settings=get_settings(),
+        categories=data["categories"],
+        products=data["products"],
+    )
+
+
+@bp.get("/c/<int:category_id>")
+def category(category_id: int):
+    store = _store()
+    found, products = catalog.products_in_category(store, category_id)
+    if found is None:
+        abort(404)
+    return render_theme(
+        "shop/category.html",
+        store=store,
+        category=found,
+        categories=catalog.listing(store)["categories"],
+        products=products,
+    )
+
+
+@bp.get("/p/<int:product_id>")
+def product(product_id: int):
+    store = _store()
+    found = catalog.product(store, product_id)
+    if found is None:
+        abort(404)
+    return render_theme("shop/product.html", store=store, product=found)
+
+
+@bp.get("/search")
+def search():
+    store = _store()
+    query = (request.args.get("q") or "").strip()[:100]
+    return render_theme(
+        "shop/search.html", store=store, query=query, products=catalog.search(store, query)
     )

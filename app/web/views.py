@@ -16,6 +16,14 @@ def static(filename: str):
     return send_from_directory(current_app.root_path + "/static", filename, max_age=3600)
 
 
+@bp.get("/media/<path:filename>")
+def media(filename: str):
+    """Uploaded catalog images (re-encoded by Pillow when uploaded)."""
+    from app.catalog.services import media_root
+
+    return send_from_directory(media_root(), filename, max_age=86400)
+
+
 @bp.get("/theme/<theme>/<path:filename>")
 def theme_asset(theme: str, filename: str):
     return theme_static(theme, filename)

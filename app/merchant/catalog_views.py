@@ -1,0 +1,134 @@
+"""The store's catalog page: shared products with wholesale and retail side by side, markup rules
+at every level with a live preview, and the store's own listing choices."""
+
+from __future__ import annotations
+
+from flask import flash, jsonify, redirect, request, url_for
+
+from app.i18n import N_, translate
+from app.merchant.catalog_forms import DeleteRuleForm, ListingForm, RuleForm
+from app.merchant.views import bp, store_login_required
+from app.money import parse_decimal_to_units
+from app.pricing import services as pricing
+from app.web.site import render_console
+from app.web.urls import tenant_url
+from tenants.context import current_tenant
+
+
+def _store():
+    return current_tenant._get_current_object()
+
+
+def _rule_arguments(source) -> dict:
+    """Scope, target, kind, value (basis points or cents) and rounding from form or query data."""
+    kind = source.get("kind", "percent")
+    units = parse_decimal_to_units(source.get("value", ""), 2)
+    if units is None:
+        raise pricing.PricingError("value", N_("Enter a number such as 15 or 2.50."))
+    try:
+        target_id = int(source.get("target_id") or 0)
+    except ValueError:
+        raise pricing.PricingError(
+            "target_id", N_("This item does not exist in the catalog.")
+        ) from None
+    return {
+        "scope": source.get("scope", ""),
+        "target_id": target_id,
+        "kind": kind,
+        "value": units,
+        "rounding": source.get("rounding", "none"),
+    }
+
+
+@bp.get("/catalog")
+@store_login_required
+def catalog():
+    store = _store()
+    rules = {(r.scope, r.target_id): r for r in pricing.list_rules()}
+    return render_console(
+        "merchant/catalog.html",
+        store=store,
+        storefront_url=tenant_url(store, "/"),
+        overview=pricing.store_catalog_overview(store),
+        rules=rules,
+        rule_form=RuleForm(),
+        delete_form=DeleteRuleForm(),
+        listing_form=ListingForm(),
+    )
+
+
+@bp.post("/catalog/rules")
+@store_login_required
+def save_rule():
+    form = RuleForm()
+    if not form.validate_on_submit():
+        flash(translate("Enter a number such as 15 or 2.50."), "error")
+        return redirect(url_for("merchant.catalog"))
+    try:
+        pricing.save_rule(_store(), **_rule_arguments(request.form))
+    except pricing.PricingError as error:
+        flash(translate(error.message, **error.params), "error")
+    else:
+        flash(translate("Markup saved; your prices are updated."), "success")
+    return redirect(url_for("merchant.catalog"))
+
+
+@bp.post("/catalog/rules/delete")
+@store_login_required
+def delete_rule():
+    form = DeleteRuleForm()
+    if form.validate_on_submit():
+        try:
+            target_id = int(form.target_id.data or 0)
+        except ValueError:
+            target_id = -1
+        if pricing.delete_rule(_store(), form.scope.data, target_id):
+            flash(translate("Markup removed."), "success")
+    return redirect(url_for("merchant.catalog"))
+
+
+@bp.get("/catalog/rules/preview")
+@store_login_required
+def preview_rule():
+    """Live preview for the rule editor: what each affected SKU would cost."""
+    try:
+        lines = pricing.preview_rule(_store(), **_rule_arguments(request.args))
+    except pricing.PricingError as error:
+        return jsonify(ok=False, error=translate(error.message, **error.params)), 400
+    return jsonify(
+        ok=all(line.shortfall_cents == 0 for line in lines),
+        lines=[
+            {
+                "code": line.code,
+                "name": line.name,
+                "wholesale_cents": line.wholesale_cents,
+                "retail_cents": line.retail_cents,
+                "below_wholesale": line.shortfall_cents > 0,
+            }
+            for line in lines[:200]
+        ],
+        count=len(lines),
+    )
+
+
+@bp.post("/catalog/products/<int:product_id>")
+@store_login_required
+def save_listing(product_id: int):
+    form = ListingForm()
+    if not form.validate_on_submit():
+        flash(translate("Please check the listing fields."), "error")
+        return redirect(url_for("merchant.catalog"))
+    try:
+        pricing.save_listing(
+            _store(),
+            product_id,
+            is_hidden=form.is_hidden.data,
+            title=form.title.data,
+            description=form.description.data,
+            position=form.position.data,
+        )
+    except pricing.PricingError as error:
+        flash(translate(error.message, **error.params), "error")
+    else:
+        flash(translate("Listing saved."), "success")
+    return redirect(url_for("merchant.catalog") + f"#product-{product_id}")
