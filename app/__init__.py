@@ -131,9 +131,11 @@ def configure_templates(app) -> None:
 
 def configure_jobs(app) -> None:
     from app import cache
+    from app.storefront import page_cache
     from workers import queue
 
     cache.init_app(app)
+    page_cache.init_app(app)
     queue.init_app(app)
 
 

@@ -7,6 +7,7 @@ Values are JSON. Used for data that can be rebuilt at any time (catalog listings
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 
@@ -44,12 +45,35 @@ class LocalCache:
         value = self.get(key)
         return int(value) if value is not None else 0
 
+    def get_ints(self, keys: list[str]) -> list[int]:
+        return [self.get_int(key) for key in keys]
+
+    def get_text(self, key: str) -> str | None:
+        return self.get(key)
+
+    def set_text(self, key: str, value: str, ttl: int) -> None:
+        self.set(key, value, ttl)
+
 
 class RedisCache:
+    """Redis-backed cache. Version counters are mirrored in-process: every bump is published on a
+    channel that each process listens to, so reading versions costs no round trip, and a bump
+    made anywhere is seen everywhere within a message's delivery time. Until the listener is
+    subscribed (and after it loses its connection) versions are read from Redis directly."""
+
+    CHANNEL = "kameng:cache:versions"
+
     def __init__(self, redis_url: str):
         from redis import Redis
 
         self.redis = Redis.from_url(redis_url)
+        self._redis_url = redis_url
+        self._versions: dict[str, int] = {}
+        self._versions_lock = threading.Lock()
+        self._listening = False
+        self._listener: threading.Thread | None = None
+        self._listener_pid: int | None = None
+        self._reset_callbacks: list = []
 
     def get(self, key: str):
         raw = self.redis.get(PREFIX + key)
@@ -58,12 +82,85 @@ class RedisCache:
     def set(self, key: str, value, ttl: int) -> None:
         self.redis.set(PREFIX + key, json.dumps(value), ex=ttl)
 
+    def get_text(self, key: str) -> str | None:
+        raw = self.redis.get(PREFIX + key)
+        return raw.decode() if raw is not None else None
+
+    def set_text(self, key: str, value: str, ttl: int) -> None:
+        self.redis.set(PREFIX + key, value.encode(), ex=ttl)
+
+    # -- version counters ----------------------------------------------------------------------
+
     def incr(self, key: str) -> int:
-        return int(self.redis.incr(PREFIX + key))
+        pipe = self.redis.pipeline()
+        pipe.incr(PREFIX + key)
+        value = pipe.execute()[0]
+        self.redis.publish(self.CHANNEL, f"{key}={value}")
+        self._remember(key, int(value))
+        return int(value)
 
     def get_int(self, key: str) -> int:
-        raw = self.redis.get(PREFIX + key)
-        return int(raw) if raw is not None else 0
+        return self.get_ints([key])[0]
+
+    def get_ints(self, keys: list[str]) -> list[int]:
+        self._ensure_listener()
+        if self._listening:
+            known = [self._versions.get(k) for k in keys]
+            if None not in known:
+                return known  # type: ignore[return-value]
+        values = [
+            int(v) if v is not None else 0 for v in self.redis.mget([PREFIX + k for k in keys])
+        ]
+        if self._listening:
+            for key, value in zip(keys, values, strict=True):
+                self._remember(key, value)
+        return values
+
+    def on_reset(self, callback) -> None:
+        """Called when mirrored versions are dropped (the listener lost Redis)."""
+        self._reset_callbacks.append(callback)
+
+    def _remember(self, key: str, value: int) -> None:
+        # Versions only grow: keeping the larger one makes a late, stale read harmless.
+        with self._versions_lock:
+            if value > self._versions.get(key, -1):
+                self._versions[key] = value
+
+    def _reset(self) -> None:
+        self._listening = False
+        with self._versions_lock:
+            self._versions.clear()
+        for callback in self._reset_callbacks:
+            callback()
+
+    def _ensure_listener(self) -> None:
+        pid = os.getpid()
+        if self._listener is not None and self._listener_pid == pid and self._listener.is_alive():
+            return
+        self._listening = False
+        self._versions.clear()
+        self._listener_pid = pid
+        self._listener = threading.Thread(target=self._listen, name="cache-versions", daemon=True)
+        self._listener.start()
+
+    def _listen(self) -> None:
+        from redis import Redis
+        from redis.exceptions import RedisError
+
+        while True:
+            try:
+                pubsub = Redis.from_url(self._redis_url).pubsub()
+                pubsub.subscribe(self.CHANNEL)
+                for message in pubsub.listen():
+                    if message["type"] == "subscribe":
+                        self._listening = True
+                    elif message["type"] == "message":
+                        key, _, value = message["data"].decode().rpartition("=")
+                        self._remember(key, int(value))
+            except (RedisError, OSError, ValueError):
+                pass
+            self._reset()
+            time.sleep(0.5)
 
 
 def cache():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 
 from werkzeug.local import LocalProxy
 
@@ -24,6 +26,11 @@ class TenantRef:
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Changes whenever anything a page shows about the store changes (cache keys use it)."""
+        return hashlib.blake2b(repr(self).encode(), digest_size=8).hexdigest()
 
 
 class NoTenantBound(RuntimeError):

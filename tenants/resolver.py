@@ -79,18 +79,27 @@ class HostResolver:
         self._lock = threading.Lock()
 
     def resolve(self, raw_host: str | None) -> Resolution:
-        host = normalize_host(raw_host)
-        if host is None:
-            return Resolution(UNKNOWN, None)
+        # Fast path: the Host header exactly as seen before (no parsing, no IDNA work).
         now = time.monotonic()
-        cached = self._cache.get(host)
+        cached = self._cache.get(raw_host or "")
         if cached is not None and cached[0] > now:
             return cached[1]
-        resolution = self._resolve_uncached(host)
+        host = normalize_host(raw_host)
+        if host is None:
+            resolution = Resolution(UNKNOWN, None)
+        else:
+            cached = self._cache.get(host)
+            if cached is not None and cached[0] > now:
+                resolution = cached[1]
+            else:
+                resolution = self._resolve_uncached(host)
         with self._lock:
             if len(self._cache) >= _MAX_CACHED_HOSTS:
                 self._cache.clear()
-            self._cache[host] = (now + self._ttl, resolution)
+            expires = now + self._ttl
+            self._cache[raw_host or ""] = (expires, resolution)
+            if host is not None:
+                self._cache.setdefault(host, (expires, resolution))
         return resolution
 
     def invalidate(self) -> None:

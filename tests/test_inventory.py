@@ -75,7 +75,10 @@ def test_void_key_and_batch_change_stock(app):
         assert inventory.void_key(key_id, "tester") is True
         assert inventory.void_key(key_id, "tester") is False
         assert inventory.stock_counts([sku_id])[sku_id] == {
-            "available": 4, "reserved": 0, "sold": 0, "void": 1,
+            "available": 4,
+            "reserved": 0,
+            "sold": 0,
+            "void": 1,
         }
         assert inventory.void_batch(report.batch_id, "tester") == 4
         assert inventory.available_count(sku_id) == 0
@@ -141,7 +144,9 @@ def test_low_stock_alerts_once_per_crossing(app, backend):
     report = add_keys(app, sku_id, secrets(4))
     with app.app_context():
         assert inventory.check_low_stock(sku_id) is False  # 4 ≥ 3
-        keys = db.session.scalars(select(CardKey.id).where(CardKey.batch_id == report.batch_id)).all()
+        keys = db.session.scalars(
+            select(CardKey.id).where(CardKey.batch_id == report.batch_id)
+        ).all()
         inventory.void_key(keys[0], "t")
         inventory.void_key(keys[1], "t")  # 2 left: below the threshold
         assert inventory.check_low_stock(sku_id) in (True, False)  # the job may have won

@@ -21,6 +21,12 @@ def price_on_page(html: str, sku_name: str) -> str:
     return match.group(1)
 
 
+def shown_price(site, store, product_id, sku_name) -> str:
+    """The price a customer of `store` sees for `sku_name` on the product page."""
+    html = site(f"{store.slug}.{APEX}").get(f"/p/{product_id}").get_data(as_text=True)
+    return price_on_page(html, sku_name)
+
+
 def set_rule(app, store, scope, target_id, kind, value, rounding="none"):
     with app.app_context(), tenant_context(store):
         return pricing.save_rule(store, scope, target_id, kind, value, rounding)
@@ -61,7 +67,8 @@ def test_rules_on_unknown_or_unpublished_items_are_refused(app, make_store):
     store = make_store()
     hidden = make_product(app, published=False)
     with app.app_context(), tenant_context(store):
-        for scope, target in (("sku", 10**8), ("product", hidden["product_id"]), ("sku", hidden["sku_ids"][0])):
+        targets = (("sku", 10**8), ("product", hidden["product_id"]), ("sku", hidden["sku_ids"][0]))
+        for scope, target in targets:
             with pytest.raises(pricing.PricingError):
                 pricing.save_rule(store, scope, target, "percent", 1000)
 
@@ -88,8 +95,8 @@ def test_one_stores_rules_do_not_touch_another_store(app, make_store, site):
     store_a, store_b = make_store(), make_store()
     item = make_product(app, skus=[(2000, 1500)])
     set_rule(app, store_a, "product", item["product_id"], "percent", 5000)
-    assert price_on_page(site(f"{store_a.slug}.{APEX}").get(f"/p/{item['product_id']}").get_data(as_text=True), "10 元") == "¥30.00"
-    assert price_on_page(site(f"{store_b.slug}.{APEX}").get(f"/p/{item['product_id']}").get_data(as_text=True), "10 元") == "¥20.00"
+    assert shown_price(site, store_a, item["product_id"], "10 元") == "¥30.00"
+    assert shown_price(site, store_b, item["product_id"], "10 元") == "¥20.00"
 
 
 def test_changes_show_on_the_very_next_request(app, make_store, site):
@@ -101,12 +108,19 @@ def test_changes_show_on_the_very_next_request(app, make_store, site):
     home = lambda: shop.get("/").get_data(as_text=True)  # noqa: E731
     assert item["name"] in home()
     set_rule(app, store, "store", 0, "percent", 3000)
-    assert price_on_page(shop.get(f"/p/{item['product_id']}").get_data(as_text=True), "10 元") == "¥13.00"
+    assert shown_price(site, store, item["product_id"], "10 元") == "¥13.00"
     with app.app_context():  # the platform changes the wholesale price
         sku = db.session.get(Sku, item["sku_ids"][0])
-        save_sku(sku, product_id=sku.product_id, code=sku.code, name=sku.name,
-                 face_value_cents=sku.face_value_cents, wholesale_cents=2000, cost_cents=1500)
-    assert price_on_page(shop.get(f"/p/{item['product_id']}").get_data(as_text=True), "10 元") == "¥26.00"
+        save_sku(
+            sku,
+            product_id=sku.product_id,
+            code=sku.code,
+            name=sku.name,
+            face_value_cents=sku.face_value_cents,
+            wholesale_cents=2000,
+            cost_cents=1500,
+        )
+    assert shown_price(site, store, item["product_id"], "10 元") == "¥26.00"
     with app.app_context():  # and unpublishes the product
         from app.catalog.services import set_published
 
@@ -149,8 +163,13 @@ def test_store_listing_title_category_page_and_search(app, make_store, site):
     store = make_store()
     item = make_product(app, name=f"Steam 钱包 {uuid.uuid4().hex[:4]}")
     with app.app_context(), tenant_context(store):
-        pricing.save_listing(store, item["product_id"], is_hidden=False, title="我的 Steam 充值卡",
-                             description="<b>当天发货</b>")
+        pricing.save_listing(
+            store,
+            item["product_id"],
+            is_hidden=False,
+            title="我的 Steam 充值卡",
+            description="<b>当天发货</b>",
+        )
     shop = site(f"{store.slug}.{APEX}")
     detail = shop.get(f"/p/{item['product_id']}").get_data(as_text=True)
     assert "我的 Steam 充值卡" in detail and "&lt;b&gt;当天发货&lt;/b&gt;" in detail
@@ -171,26 +190,29 @@ def test_the_owner_sets_markups_in_the_back_office_and_never_sees_cost(app, make
     html = page.get_data(as_text=True)
     assert "¥12.34" in html and "9.87" not in html and "987" not in html
 
-    preview = admin.get(
-        f"/admin/catalog/rules/preview?scope=product&target_id={item['product_id']}&kind=percent&value=10&rounding=none"
-    ).json
+    preview_url = f"/admin/catalog/rules/preview?scope=product&target_id={item['product_id']}"
+    preview = admin.get(preview_url + "&kind=percent&value=10&rounding=none").json
     assert preview["ok"] is True and preview["lines"][0]["retail_cents"] == 1357
     assert "cost" not in str(preview)
-    bad = admin.get(
-        f"/admin/catalog/rules/preview?scope=product&target_id={item['product_id']}&kind=fixed&value=-1&rounding=none"
-    ).json
+    bad = admin.get(preview_url + "&kind=fixed&value=-1&rounding=none").json
     assert bad["ok"] is False and bad["lines"][0]["below_wholesale"] is True
 
     token = admin.csrf_token("/admin/catalog")
-    saved = admin.post("/admin/catalog/rules", data={"csrf_token": token, "scope": "product",
-                       "target_id": item["product_id"], "kind": "fixed", "value": "2.5", "rounding": "none"})
+    rule = {
+        "csrf_token": token,
+        "scope": "product",
+        "target_id": item["product_id"],
+        "kind": "fixed",
+        "rounding": "none",
+    }
+    saved = admin.post("/admin/catalog/rules", data=dict(rule, value="2.5"))
     assert saved.status_code == 302
-    assert price_on_page(site(f"{store.slug}.{APEX}").get(f"/p/{item['product_id']}").get_data(as_text=True), "10 元") == "¥14.84"
-    refused = admin.post("/admin/catalog/rules", data={"csrf_token": token, "scope": "product",
-                         "target_id": item["product_id"], "kind": "fixed", "value": "-20", "rounding": "none"},
-                         follow_redirects=True)
+    assert shown_price(site, store, item["product_id"], "10 元") == "¥14.84"
+    refused = admin.post(
+        "/admin/catalog/rules", data=dict(rule, value="-20"), follow_redirects=True
+    )
     assert item["codes"][0] in refused.get_data(as_text=True)
-    assert price_on_page(site(f"{store.slug}.{APEX}").get(f"/p/{item['product_id']}").get_data(as_text=True), "10 元") == "¥14.84"
+    assert shown_price(site, store, item["product_id"], "10 元") == "¥14.84"
 
 
 def test_catalog_csv_import_creates_updates_and_rejects(app, runner, tmp_path):
@@ -214,9 +236,14 @@ def test_catalog_csv_import_creates_updates_and_rejects(app, runner, tmp_path):
         f"游戏点卡/腾讯,Q币 {code},card_key,{code}-10,10 Q币,1000,960,900\n",
         encoding="utf-8",
     )
-    assert "created 0, updated 1, rejected 0" in runner.invoke(args=["catalog", "import", str(csv_file)]).output
+    assert (
+        "created 0, updated 1, rejected 0"
+        in runner.invoke(args=["catalog", "import", str(csv_file)]).output
+    )
     with app.app_context():
-        assert db.session.scalar(db.select(Sku.wholesale_cents).where(Sku.code == f"{code}-10")) == 960
+        assert (
+            db.session.scalar(db.select(Sku.wholesale_cents).where(Sku.code == f"{code}-10")) == 960
+        )
     bad_header = tmp_path / "bad.csv"
     bad_header.write_text("a,b\n1,2\n")
     assert runner.invoke(args=["catalog", "import", str(bad_header)]).exit_code != 0

@@ -27,9 +27,16 @@ def bump_store_version(tenant_id: int) -> None:
     cache().incr(f"store:{tenant_id}:version")
 
 
+def versions(tenant_id: int) -> tuple[int, int]:
+    """(catalog version, store version) in one cache round trip."""
+    catalog, store = cache().get_ints(["catalog:version", f"store:{tenant_id}:version"])
+    return catalog, store
+
+
 def cached(tenant_id: int, name: str, build):
     """The value of `build()` for this store and name, rebuilt whenever a version moved."""
-    key = f"listing:{tenant_id}:{name}:{catalog_version()}:{store_version(tenant_id)}"
+    catalog, store = versions(tenant_id)
+    key = f"listing:{tenant_id}:{name}:{catalog}:{store}"
     value = cache().get(key)
     if value is None:
         value = build()

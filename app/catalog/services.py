@@ -184,6 +184,8 @@ def save_supplier(
     clash = db.session.scalar(select(Supplier.id).where(Supplier.name == name))
     if clash is not None and (supplier is None or clash != supplier.id):
         raise CatalogError("name", N_("A supplier with this name exists."))
+    if len(contact_name) > 100 or len(contact_email) > 254 or len(contact_phone) > 40:
+        raise CatalogError("contact_name", N_("Contact details are too long."))
     supplier = supplier or Supplier()
     supplier.name, supplier.status = name, status
     supplier.contact_name, supplier.contact_email = contact_name.strip(), contact_email.strip()
@@ -409,12 +411,11 @@ def set_tier_price(sku: Sku, tier: str, cents) -> None:
         if existing is not None:
             sku.tier_prices.remove(existing)
         return
+    cents = _cents(f"tier_{tier}", cents)  # errors name the tier's own field
     if existing is None:
-        sku.tier_prices.append(
-            SkuTierPrice(tier=tier, wholesale_cents=_cents("wholesale_cents", cents))
-        )
+        sku.tier_prices.append(SkuTierPrice(tier=tier, wholesale_cents=cents))
     else:
-        existing.wholesale_cents = _cents("wholesale_cents", cents)
+        existing.wholesale_cents = cents
 
 
 def search_products(query: str = "", limit: int = 200) -> list[Product]:
@@ -422,11 +423,10 @@ def search_products(query: str = "", limit: int = 200) -> list[Product]:
     query = (query or "").strip()
     if query:
         like = f"%{query}%"
-        statement = (
-            statement.outerjoin(Sku)
-            .where(or_(Product.name.ilike(like), Sku.code.ilike(like), Sku.name.ilike(like)))
-            .distinct()
+        matching_skus = select(Sku.product_id).where(
+            or_(Sku.code.ilike(like), Sku.name.ilike(like))
         )
+        statement = statement.where(or_(Product.name.ilike(like), Product.id.in_(matching_skus)))
     return list(db.session.scalars(statement.limit(limit)))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ SEPARATOR_CHOICES = {
     "dashes": "----",
 }
 FIELD_SEPARATOR = "\x1f"  # between card number and password inside the encrypted secret
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # tab is allowed
 
 
 class InventoryError(ValueError):
@@ -105,7 +107,7 @@ def parse_line(line_no: int, raw: str, separator: str | None) -> ParsedKey | str
         return None
     if len(text) > MAX_LINE_CHARS:
         return N_("line is longer than 512 characters")
-    if any(ord(c) < 32 and c != "\t" for c in text) or FIELD_SEPARATOR in text:
+    if CONTROL_CHARACTERS.search(text):
         return N_("line contains control characters")
     if separator is None:
         return ParsedKey(line_no, "", text)
@@ -160,19 +162,26 @@ def import_keys(
     db.session.flush()
     report.batch_id = batch.id
     table = CardKey.__table__
-    insert = (
-        registry().insert_ignoring_conflicts(table, "secret_hmac").returning(table.c.secret_hmac)
-    )
+    engines = registry()
     seen: set[bytes] = set()
     chunk: list[tuple[ParsedKey, bytes]] = []
     processed = 0
+    attempted = [0]
 
     def flush_chunk():
-        if not chunk:
-            return
+        # Keys already in the inventory are found first (to report their lines); the insert
+        # still ignores conflicts, so a concurrent import of the same keys cannot fail this one.
+        existing = set(
+            db.session.scalars(
+                select(CardKey.secret_hmac).where(CardKey.secret_hmac.in_([d for _, d in chunk]))
+            )
+        )
         now = utcnow()
         rows = []
         for key, digest in chunk:
+            if digest in existing:
+                report.note_duplicate(key.line_no)
+                continue
             sealed = ring.seal(key.plaintext, aad)
             rows.append(
                 {
@@ -186,12 +195,11 @@ def import_keys(
                     "created_at": now,
                 }
             )
-        inserted = set(db.session.execute(insert, rows).scalars())
-        for key, digest in chunk:
-            if digest in inserted:
-                report.added += 1
-            else:
-                report.note_duplicate(key.line_no)
+        if rows:
+            engines.bulk_insert_ignoring_conflicts(
+                db.session.connection(), table, rows, "secret_hmac"
+            )
+            attempted[0] += len(rows)
         chunk.clear()
 
     try:
@@ -220,6 +228,11 @@ def import_keys(
     if progress:
         progress(processed)
     report.duplicate_lines.sort()
+    # Counted, not assumed: a concurrent import may have inserted some of the same keys first.
+    report.added = db.session.scalar(
+        select(func.count()).select_from(CardKey).where(CardKey.batch_id == batch.id)
+    )
+    report.duplicates += attempted[0] - report.added
     batch.added = report.added
     batch.duplicates = report.duplicates
     batch.invalid = report.invalid

@@ -79,3 +79,6 @@ def _change_status(slug: str, status: str, done_message: str):
     else:
         flash(translate(done_message, slug=slug), "success")
     return redirect(url_for("platform.stores"))
+
+
+import app.platform.catalog_views  # noqa: E402, F401

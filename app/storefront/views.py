@@ -6,6 +6,7 @@ from flask import abort, request
 
 from app.merchant.services import get_settings
 from app.storefront import catalog
+from app.storefront.page_cache import cached_page
 from app.web.routing import SiteBlueprint
 from app.web.themes import render_theme
 from tenants.context import current_tenant
@@ -18,6 +19,7 @@ def _store():
 
 
 @bp.get("/")
+@cached_page
 def home():
     store = _store()
     data = catalog.listing(store)
@@ -31,6 +33,7 @@ def home():
 
 
 @bp.get("/c/<int:category_id>")
+@cached_page
 def category(category_id: int):
     store = _store()
     found, products = catalog.products_in_category(store, category_id)
@@ -46,6 +49,7 @@ def category(category_id: int):
 
 
 @bp.get("/p/<int:product_id>")
+@cached_page
 def product(product_id: int):
     store = _store()
     found = catalog.product(store, product_id)
@@ -55,6 +59,7 @@ def product(product_id: int):
 
 
 @bp.get("/search")
+@cached_page
 def search():
     store = _store()
     query = (request.args.get("q") or "").strip()[:100]

@@ -1,0 +1,136 @@
+"""Platform console forms for the shared catalog, suppliers and card-key inventory.
+
+Forms check the shape of the input (lengths, JSON syntax, one source of keys); the rules
+themselves (cents, codes, schema patterns, publishing) live in the catalog and inventory services.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import Email, Length, Optional
+
+from app.inventory.services import SEPARATOR_CHOICES
+
+# Plan tiers that can get their own wholesale price; empty means the default wholesale price.
+PRICE_TIERS = ("free", "pro", "business")
+TIER_CHECKS = [Optional()]
+SEPARATOR_LABELS = {
+    "none": _l("None: one key per line"),
+    "space": _l("Space"),
+    "tab": _l("Tab"),
+    "comma": _l("Comma (CSV)"),
+    "pipe": _l("Vertical bar |"),
+    "dashes": _l("Four dashes ----"),
+}
+
+
+def optional_int(value) -> int | None:
+    """Select coercion where the empty choice means "none"."""
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only the CSRF token travels."""
+
+
+class CategoryForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Length(max=60)])
+    parent_id = SelectField(_l("Parent category"), coerce=optional_int, validate_choice=True)
+    icon = StringField(_l("Icon"), validators=[Length(max=40)])
+    position = IntegerField(_l("Position"), default=0, validators=[Optional()])
+
+
+class ProductForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Length(max=120)])
+    category_id = SelectField(_l("Category"), coerce=optional_int)
+    delivery_type = SelectField(_l("Delivery type"))
+    description_md = TextAreaField(_l("Description (Markdown)"), validators=[Length(max=20000)])
+    image = FileField(_l("Image"))
+    input_schema = TextAreaField(_l("Account fields (JSON, direct top-ups only)"))
+    position = IntegerField(_l("Position"), default=0, validators=[Optional()])
+
+    def validate_input_schema(self, field):
+        try:
+            self.parsed_input_schema = json.loads(field.data) if (field.data or "").strip() else []
+        except json.JSONDecodeError as error:
+            raise ValidationError(
+                _l("This is not valid JSON (line %(line)s, column %(column)s).")
+                % {"line": error.lineno, "column": error.colno}
+            ) from None
+
+
+class SkuForm(FlaskForm):
+    # Amounts stay text here: the catalog service says what a valid number of cents is.
+    code = StringField(_l("SKU code"), validators=[Length(max=64)])
+    name = StringField(_l("Name"), validators=[Length(max=120)])
+    face_value_cents = StringField(_l("Face value (cents)"))
+    wholesale_cents = StringField(_l("Wholesale price (cents)"))
+    cost_cents = StringField(_l("Cost (cents)"))
+    min_quantity = StringField(_l("Minimum quantity"), default="1")
+    max_quantity = StringField(_l("Maximum quantity"), default="100")
+    low_stock_threshold = StringField(_l("Low-stock alert below"), default="100")
+    supplier_id = SelectField(_l("Supplier"), coerce=optional_int)
+    supplier_sku_code = StringField(_l("Supplier's SKU code"), validators=[Length(max=64)])
+    is_active = BooleanField(_l("Active"), default=True)
+    tier_free = IntegerField(_l("Wholesale for Free plan (cents)"), validators=TIER_CHECKS)
+    tier_pro = IntegerField(_l("Wholesale for Pro plan (cents)"), validators=TIER_CHECKS)
+    tier_business = IntegerField(_l("Wholesale for Business plan (cents)"), validators=TIER_CHECKS)
+
+    def tier_fields(self):
+        return [getattr(self, f"tier_{tier}") for tier in PRICE_TIERS]
+
+    def tier_prices(self) -> dict[str, int | str]:
+        return {
+            tier: ("" if (value := getattr(self, f"tier_{tier}").data) is None else value)
+            for tier in PRICE_TIERS
+        }
+
+
+class SupplierForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Length(max=100)])
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice("active", _l("Active")), SelectChoice("suspended", _l("Suspended"))],
+    )
+    contact_name = StringField(_l("Contact name"), validators=[Length(max=100)])
+    contact_email = StringField(
+        _l("Contact e-mail"), validators=[Optional(), Email(), Length(max=254)]
+    )
+    contact_phone = StringField(_l("Contact phone"), validators=[Length(max=40)])
+
+
+class ImportKeysForm(FlaskForm):
+    text = TextAreaField(_l("Paste keys, one per line"))
+    file = FileField(_l("…or upload a TXT/CSV file"))
+    separator = SelectField(
+        _l("Between card number and password"),
+        choices=[SelectChoice(key, SEPARATOR_LABELS.get(key, key)) for key in SEPARATOR_CHOICES],
+        default="none",
+    )
+
+    def validate_text(self, field):
+        has_text = bool((field.data or "").strip())
+        has_file = bool(self.file.data and getattr(self.file.data, "filename", ""))
+        if has_text and has_file:
+            raise ValidationError(_l("Paste keys or upload a file, not both."))
+        if not has_text and not has_file:
+            raise ValidationError(_l("Paste some keys or choose a file."))
+
+
+class ExportKeysForm(FlaskForm):
+    reason = StringField(_l("Why are the keys exported?"), validators=[Length(max=500)])
