@@ -182,13 +182,13 @@ def test_store_listing_title_category_page_and_search(app, make_store, site):
 
 def test_the_owner_sets_markups_in_the_back_office_and_never_sees_cost(app, make_store, site):
     store = make_store(password="owner-pass-1")
-    item = make_product(app, skus=[(1234, 987)])
+    item = make_product(app, skus=[(1234, 97531)])
     admin = site(f"{store.slug}.{APEX}")
     admin.login_store(f"owner@{store.slug}.example.com", "owner-pass-1")
     page = admin.get("/admin/catalog")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "¥12.34" in html and "9.87" not in html and "987" not in html
+    assert "¥12.34" in html and "975.31" not in html and "97531" not in html
 
     preview_url = f"/admin/catalog/rules/preview?scope=product&target_id={item['product_id']}"
     preview = admin.get(preview_url + "&kind=percent&value=10&rounding=none").json

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from flask import Response, abort, flash, redirect, request, send_from_directory, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -31,7 +31,6 @@ from app.web.site import render_console
 
 KEYS_PER_PAGE = 50
 BATCHES_SHOWN = 100
-MEDIA_FOLDERS = ("catalog/",)
 
 
 @bp.app_template_filter("yuan")
@@ -283,15 +282,6 @@ def _set_published(product_id: int, published: bool):
             )
             flash(translate(done, name=product.name), "success")
     return redirect(url_for("platform.edit_product", product_id=product_id))
-
-
-@bp.get("/media/<path:filename>")
-@platform_login_required
-def media(filename: str):
-    """Catalog images; send_from_directory refuses paths that leave the media folder."""
-    if not filename.startswith(MEDIA_FOLDERS):
-        abort(404)
-    return send_from_directory(catalog.media_root(), filename, max_age=3600)
 
 
 # -- SKUs ------------------------------------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app, redirect, request, send_from_directory, session
+from flask import abort, current_app, redirect, request, send_from_directory, session
 
 from app.auth.guards import safe_next
 from app.web.routing import BOTH, SiteBlueprint
 from app.web.themes import theme_static
 
 bp = SiteBlueprint("web", __name__, site=BOTH)
+MEDIA_FOLDERS = ("catalog/",)
 
 
 @bp.get("/static/<path:filename>")
@@ -18,9 +19,11 @@ def static(filename: str):
 
 @bp.get("/media/<path:filename>")
 def media(filename: str):
-    """Uploaded catalog images (re-encoded by Pillow when uploaded)."""
+    """Uploaded catalog images (re-encoded by Pillow when uploaded); nothing else is served."""
     from app.catalog.services import media_root
 
+    if not filename.startswith(MEDIA_FOLDERS):
+        abort(404)
     return send_from_directory(media_root(), filename, max_age=86400)
 
 
