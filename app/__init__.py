@@ -70,10 +70,14 @@ def configure_database(app) -> None:
 
 
 def configure_tenancy(app) -> None:
+    from app import cache
     from app.web import routing, site
     from tenants import engines, resolver
 
-    resolver.init_app(app, app.extensions[engines.EXTENSION_KEY])
+    cache.init_app(app)
+    resolver.init_app(
+        app, app.extensions[engines.EXTENSION_KEY], app.extensions[cache.EXTENSION_KEY]
+    )
     routing.init_app(app)
     site.init_app(app)
 
@@ -130,12 +134,8 @@ def configure_templates(app) -> None:
 
 
 def configure_jobs(app) -> None:
-    from app import cache
-    from app.storefront import page_cache
     from workers import queue
 
-    cache.init_app(app)
-    page_cache.init_app(app)
     queue.init_app(app)
 
 

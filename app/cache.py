@@ -10,6 +10,7 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 
 from flask import current_app
 
@@ -17,11 +18,40 @@ EXTENSION_KEY = "kameng.cache"
 PREFIX = "kameng:cache:"
 
 
+class LRU:
+    """A small thread-safe in-process LRU, for values whose keys carry their versions."""
+
+    def __init__(self, size: int):
+        self._items: OrderedDict = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
 class LocalCache:
     def __init__(self, max_items: int = 10_000):
         self._data: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
         self._max = max_items
+        self.memo = LRU(2000)  # built values under versioned keys
+        self.pages = LRU(4000)  # gzipped storefront pages under versioned keys
 
     def get(self, key: str):
         item = self._data.get(key)
@@ -48,11 +78,17 @@ class LocalCache:
     def get_ints(self, keys: list[str]) -> list[int]:
         return [self.get_int(key) for key in keys]
 
-    def get_text(self, key: str) -> str | None:
-        return self.get(key)
+    def get_bytes(self, key: str) -> bytes | None:
+        item = self._data.get(key)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
 
-    def set_text(self, key: str, value: str, ttl: int) -> None:
-        self.set(key, value, ttl)
+    def set_bytes(self, key: str, value: bytes, ttl: int) -> None:
+        with self._lock:
+            if len(self._data) >= self._max:
+                self._data.clear()
+            self._data[key] = (time.monotonic() + ttl, value)
 
 
 class RedisCache:
@@ -61,19 +97,21 @@ class RedisCache:
     made anywhere is seen everywhere within a message's delivery time. Until the listener is
     subscribed (and after it loses its connection) versions are read from Redis directly."""
 
-    CHANNEL = "kameng:cache:versions"
-
     def __init__(self, redis_url: str):
         from redis import Redis
 
         self.redis = Redis.from_url(redis_url)
+        # Pub/sub channels are not scoped by database number: name ours after it.
+        database = self.redis.connection_pool.connection_kwargs.get("db", 0)
+        self.channel = f"{PREFIX}versions:db{database}"
         self._redis_url = redis_url
         self._versions: dict[str, int] = {}
         self._versions_lock = threading.Lock()
         self._listening = False
         self._listener: threading.Thread | None = None
         self._listener_pid: int | None = None
-        self._reset_callbacks: list = []
+        self.memo = LRU(2000)
+        self.pages = LRU(4000)
 
     def get(self, key: str):
         raw = self.redis.get(PREFIX + key)
@@ -82,12 +120,11 @@ class RedisCache:
     def set(self, key: str, value, ttl: int) -> None:
         self.redis.set(PREFIX + key, json.dumps(value), ex=ttl)
 
-    def get_text(self, key: str) -> str | None:
-        raw = self.redis.get(PREFIX + key)
-        return raw.decode() if raw is not None else None
+    def get_bytes(self, key: str) -> bytes | None:
+        return self.redis.get(PREFIX + key)
 
-    def set_text(self, key: str, value: str, ttl: int) -> None:
-        self.redis.set(PREFIX + key, value.encode(), ex=ttl)
+    def set_bytes(self, key: str, value: bytes, ttl: int) -> None:
+        self.redis.set(PREFIX + key, value, ex=ttl)
 
     # -- version counters ----------------------------------------------------------------------
 
@@ -95,7 +132,7 @@ class RedisCache:
         pipe = self.redis.pipeline()
         pipe.incr(PREFIX + key)
         value = pipe.execute()[0]
-        self.redis.publish(self.CHANNEL, f"{key}={value}")
+        self.redis.publish(self.channel, f"{key}={value}")
         self._remember(key, int(value))
         return int(value)
 
@@ -116,10 +153,6 @@ class RedisCache:
                 self._remember(key, value)
         return values
 
-    def on_reset(self, callback) -> None:
-        """Called when mirrored versions are dropped (the listener lost Redis)."""
-        self._reset_callbacks.append(callback)
-
     def _remember(self, key: str, value: int) -> None:
         # Versions only grow: keeping the larger one makes a late, stale read harmless.
         with self._versions_lock:
@@ -127,11 +160,12 @@ class RedisCache:
                 self._versions[key] = value
 
     def _reset(self) -> None:
+        # Versions may restart from zero with Redis: drop everything keyed by the old numbers.
         self._listening = False
         with self._versions_lock:
             self._versions.clear()
-        for callback in self._reset_callbacks:
-            callback()
+        self.memo.clear()
+        self.pages.clear()
 
     def _ensure_listener(self) -> None:
         pid = os.getpid()
@@ -150,7 +184,7 @@ class RedisCache:
         while True:
             try:
                 pubsub = Redis.from_url(self._redis_url).pubsub()
-                pubsub.subscribe(self.CHANNEL)
+                pubsub.subscribe(self.channel)
                 for message in pubsub.listen():
                     if message["type"] == "subscribe":
                         self._listening = True

@@ -79,7 +79,7 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_DOMAIN": None,
         "REMEMBER_COOKIE_DOMAIN": None,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
-        "HOST_CACHE_TTL_SECONDS": float(os.environ.get("HOST_CACHE_TTL_SECONDS", "5")),
+        "HOST_CACHE_TTL_SECONDS": float(os.environ.get("HOST_CACHE_TTL_SECONDS", "300")),
         "MAIL_SMTP_HOST": os.environ.get("MAIL_SMTP_HOST") or None,
         "MAIL_SMTP_PORT": _env_int("MAIL_SMTP_PORT", 25),
         "MAIL_SMTP_USER": os.environ.get("MAIL_SMTP_USER") or None,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from babel import Locale
 from flask import current_app, has_request_context, request, session
 from flask_babel import gettext
 
@@ -15,13 +18,18 @@ def translate(message: str, **variables) -> str:
     return gettext(message, **variables)
 
 
-def select_locale() -> str:
+@cache
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def select_locale() -> Locale:
     """The UI language: the visitor's explicit choice, else their browser's, else Chinese."""
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
-        return default
+        return _locale(default)
     chosen = session.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
-        return chosen
+        return _locale(chosen)
     best = request.accept_languages.best_match(["zh", "en"])
-    return "en" if best == "en" else default
+    return _locale("en" if best == "en" else default)

@@ -65,20 +65,39 @@ def _tenant_ref(row) -> TenantRef:
 
 
 class HostResolver:
-    """Resolves hosts against the shared `tenant_domains` table, with a short-lived local cache.
+    """Resolves hosts against the shared `tenant_domains` table, with a local cache.
 
-    The cache is cleared at once in this process by invalidate(); other processes see a change
-    within HOST_CACHE_TTL_SECONDS.
+    Entries live HOST_CACHE_TTL_SECONDS at most and are stamped with the shared "hosts" version:
+    invalidate() bumps it, so every process drops its entries on its next request (versions are
+    mirrored in-process, see app.cache), not only the process that made the change.
     """
 
-    def __init__(self, engines: EngineRegistry, platform_domain: str, ttl_seconds: float = 5.0):
+    VERSION_KEY = "hosts:version"
+
+    def __init__(
+        self,
+        engines: EngineRegistry,
+        platform_domain: str,
+        ttl_seconds: float = 60.0,
+        shared_cache=None,
+    ):
         self._engines = engines
         self.platform_domain = normalize_host(platform_domain) or "localhost"
         self._ttl = ttl_seconds
+        self._shared = shared_cache
         self._cache: dict[str, tuple[float, Resolution]] = {}
+        self._cache_version = self._version()
         self._lock = threading.Lock()
 
+    def _version(self) -> int:
+        return self._shared.get_int(self.VERSION_KEY) if self._shared is not None else 0
+
     def resolve(self, raw_host: str | None) -> Resolution:
+        version = self._version()
+        if version != self._cache_version:
+            with self._lock:
+                self._cache.clear()
+                self._cache_version = version
         # Fast path: the Host header exactly as seen before (no parsing, no IDNA work).
         now = time.monotonic()
         cached = self._cache.get(raw_host or "")
@@ -103,8 +122,11 @@ class HostResolver:
         return resolution
 
     def invalidate(self) -> None:
+        """A store or domain changed (and committed): every process forgets what it knew."""
         with self._lock:
             self._cache.clear()
+        if self._shared is not None:
+            self._shared.incr(self.VERSION_KEY)
 
     def _resolve_uncached(self, host: str) -> Resolution:
         apex = self.platform_domain
@@ -181,9 +203,12 @@ def tenant_by_id(tenant_id: int) -> TenantRef | None:
     return resolver().by_id(tenant_id)
 
 
-def init_app(app, engines: EngineRegistry) -> HostResolver:
+def init_app(app, engines: EngineRegistry, shared_cache=None) -> HostResolver:
     host_resolver = HostResolver(
-        engines, app.config["PLATFORM_DOMAIN"], app.config["HOST_CACHE_TTL_SECONDS"]
+        engines,
+        app.config["PLATFORM_DOMAIN"],
+        app.config["HOST_CACHE_TTL_SECONDS"],
+        shared_cache,
     )
     app.extensions[EXTENSION_KEY] = host_resolver
     return host_resolver

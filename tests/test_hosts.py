@@ -159,3 +159,25 @@ def test_external_links_use_the_primary_domain_not_the_request_host(app, make_st
     store = make_store()
     with app.test_request_context("/", base_url="http://evil.example"):
         assert tenant_url(store, "/admin") == f"http://{store.slug}.{APEX}/admin"
+
+
+def test_a_change_made_by_one_process_reaches_every_process_at_once(backend, app, make_store):
+    """Two application instances stand in for two web processes sharing Redis."""
+    if not backend.redis_url:
+        pytest.skip("one process only in the embedded default")
+    import time
+
+    from app import create_app
+    from tenants.provisioning import set_status
+    from tests.support.web import SiteClient
+
+    store = make_store(name="Two Processes")
+    other = create_app(backend.config())
+    other_client = SiteClient(other, f"{store.slug}.{APEX}")
+    assert other_client.get("/").status_code == 200  # cached in the other process now
+    with app.app_context():
+        set_status(store.slug, "suspended")
+    deadline = time.monotonic() + 2
+    while other_client.get("/").status_code != 503:
+        assert time.monotonic() < deadline, "the other process still serves a suspended store"
+        time.sleep(0.01)

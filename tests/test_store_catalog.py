@@ -265,3 +265,46 @@ def test_keys_cli_imports_with_a_report_and_rotates(app, runner, tmp_path):
     assert runner.invoke(args=["keys", "import", "--sku", "NOPE-x", str(keys_file)]).exit_code != 0
     rotated = runner.invoke(args=["keys", "rotate"])
     assert rotated.exit_code == 0 and "all keys are under k1" in rotated.output
+
+
+def test_stock_changes_refresh_counts_but_not_every_page(app, make_store, site):
+    from app.catalog.cache import versions
+    from app.inventory.models import CardKey
+    from app.inventory.services import void_key
+
+    store = make_store(password="owner-pass-1")
+    item = make_product(app, skus=[(1000, 800)])
+    sku_id = item["sku_ids"][0]
+    add_keys(app, sku_id, [f"C{uuid.uuid4().hex}" for _ in range(15)])
+    admin = site(f"{store.slug}.{APEX}")
+    admin.login_store(f"owner@{store.slug}.example.com", "owner-pass-1")
+    admin.submit("/admin/settings", {"tagline": "", "announcement": "", "show_stock_counts": "y"})
+    shop = site(f"{store.slug}.{APEX}")
+    assert "剩余 15 件" in shop.get(f"/p/{item['product_id']}").get_data(as_text=True)
+    with app.app_context():
+        before = versions(store.id)[0]
+        keys = db.session.scalars(db.select(CardKey.id).where(CardKey.sku_id == sku_id)).all()
+        void_key(keys[0], "t")  # 14 left: still "in stock"
+        assert versions(store.id)[0] == before  # other stores' pages stay cached
+    assert "剩余 14 件" in shop.get(f"/p/{item['product_id']}").get_data(as_text=True)
+    with app.app_context():
+        for key_id in keys[1:6]:
+            void_key(key_id, "t")  # 9 left: now "low"
+        assert versions(store.id)[0] > before
+    assert "库存紧张" in site(f"{make_store().slug}.{APEX}").get(
+        f"/p/{item['product_id']}"
+    ).get_data(as_text=True)
+
+
+def test_cached_pages_are_served_gzipped_to_browsers_that_accept_it(app, make_store, site):
+    import gzip
+
+    store = make_store(name="Gzip Store")
+    shop = site(f"{store.slug}.{APEX}")
+    plain = shop.get("/").get_data(as_text=True)
+    for _ in range(2):  # rendered, then from the cache
+        zipped = shop.get("/", headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(zipped.get_data()).decode() == plain
+        assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert "Gzip Store" in plain

@@ -1,44 +1,58 @@
-"""Versions that key cached storefront listings: bump one and every affected listing is rebuilt.
+"""Versions that key cached storefront data: bump one and everything it covers is rebuilt.
 
-`catalog` covers the shared catalog and stock status (all stores); `store:<id>` covers one
-store's prices, rules and listing choices. Bump after the change has committed.
+- `catalog` — the shared catalog and stock *states* (all stores);
+- `store:<id>` — one store's rules, listings and settings;
+- `stock` — exact stock counts (only stores that show counts depend on it).
+Bump after the change has committed. Versions are read from the shared cache (mirrored in each
+process), and values built under a version are memoised in-process and in the shared cache.
 """
 
 from __future__ import annotations
 
 from app.cache import cache
 
-LISTING_TTL_SECONDS = 300
+TTL_SECONDS = 600
 
 
-def catalog_version() -> int:
-    return cache().get_int("catalog:version")
+def versions(tenant_id: int) -> tuple[int, int, int]:
+    """(catalog, store, stock) versions in one cache round trip (none when mirrored)."""
+    catalog, store, stock = cache().get_ints(
+        ["catalog:version", f"store:{tenant_id}:version", "stock:version"]
+    )
+    return catalog, store, stock
 
 
 def bump_catalog_version() -> None:
     cache().incr("catalog:version")
 
 
-def store_version(tenant_id: int) -> int:
-    return cache().get_int(f"store:{tenant_id}:version")
-
-
 def bump_store_version(tenant_id: int) -> None:
     cache().incr(f"store:{tenant_id}:version")
 
 
-def versions(tenant_id: int) -> tuple[int, int]:
-    """(catalog version, store version) in one cache round trip."""
-    catalog, store = cache().get_ints(["catalog:version", f"store:{tenant_id}:version"])
-    return catalog, store
+def bump_stock_version() -> None:
+    cache().incr("stock:version")
 
 
-def cached(tenant_id: int, name: str, build):
-    """The value of `build()` for this store and name, rebuilt whenever a version moved."""
-    catalog, store = versions(tenant_id)
-    key = f"listing:{tenant_id}:{name}:{catalog}:{store}"
-    value = cache().get(key)
+def _memoised(key: str, build):
+    store = cache()
+    value = store.memo.get(key)
     if value is None:
-        value = build()
-        cache().set(key, value, LISTING_TTL_SECONDS)
+        value = store.get(key)
+        if value is None:
+            value = build()
+            store.set(key, value, TTL_SECONDS)
+        store.memo.put(key, value)
     return value
+
+
+def cached_global(name: str, build, version: str = "catalog"):
+    """A value shared by all stores, rebuilt when `version` moves."""
+    return _memoised(f"global:{name}:{cache().get_int(f'{version}:version')}", build)
+
+
+def cached_store(tenant_id: int, name: str, build):
+    """A value of one store, rebuilt when its store version moves."""
+    return _memoised(
+        f"store:{tenant_id}:{name}:{cache().get_int(f'store:{tenant_id}:version')}", build
+    )

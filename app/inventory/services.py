@@ -344,14 +344,25 @@ def rotate_keys(batch_size: int = 1000, progress: Callable[[int], None] | None =
 
 
 def after_stock_change(sku_id: int) -> None:
-    """Stock moved: check the low-stock threshold and refresh cached storefront listings."""
-    from app.catalog.cache import bump_catalog_version
+    """Stock moved: check the low-stock threshold and refresh what storefronts show.
+
+    Exact counts (stock version) move on every change; the catalog version — which every
+    store's pages depend on — only when the SKU's shown state (in stock / low / sold out) moves.
+    """
+    from app.cache import cache
+    from app.catalog.cache import bump_catalog_version, bump_stock_version
+    from app.storefront.catalog import stock_state
     from workers.queue import enqueue
 
     enqueue(
         "workers.jobs.inventory.check_low_stock_job", sku_id, job_key=f"low-stock-check:{sku_id}"
     )
-    bump_catalog_version()
+    bump_stock_version()
+    state = stock_state("card_key", available_count(sku_id))
+    key = f"stock-state:{sku_id}"
+    if cache().get(key) != state:
+        cache().set(key, state, 30 * 24 * 3600)
+        bump_catalog_version()
 
 
 def check_low_stock(sku_id: int) -> bool:

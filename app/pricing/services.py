@@ -91,6 +91,19 @@ def category_paths() -> dict[int, list[int]]:
     return paths
 
 
+def quote_for(
+    rules: RuleSet,
+    sku_id: int,
+    product_id: int,
+    category_path,
+    wholesale_cents: int,
+    discount_bp: int = 0,
+) -> Quote:
+    """The one way a SKU is priced for a store: its most specific rule on its wholesale."""
+    scope, markup = rules.for_sku(sku_id, product_id, category_path)
+    return quote(wholesale_cents, markup, scope, discount_bp)
+
+
 def quote_skus(
     tenant: TenantRef, skus: Iterable[Sku], rules: RuleSet | None = None, discount_bp: int = 0
 ) -> dict[int, SkuPrice]:
@@ -101,8 +114,13 @@ def quote_skus(
     paths = category_paths()
     priced = {}
     for sku in skus:
-        scope, markup = rules.for_sku(
-            sku.id, sku.product_id, paths.get(sku.product.category_id, [])
+        sku_quote = quote_for(
+            rules,
+            sku.id,
+            sku.product_id,
+            paths.get(sku.product.category_id, []),
+            wholesale[sku.id],
+            discount_bp,
         )
         priced[sku.id] = SkuPrice(
             sku_id=sku.id,
@@ -111,7 +129,7 @@ def quote_skus(
             name=sku.name,
             currency=sku.currency,
             face_value_cents=sku.face_value_cents,
-            quote=quote(wholesale[sku.id], markup, scope, discount_bp),
+            quote=sku_quote,
         )
     return priced
 

@@ -1,24 +1,32 @@
 """What a store's customers can browse: visible products with the store's prices and stock status.
 
-Listings are plain data, cached per store under the catalog and store versions (app.catalog.cache),
-so any catalog, price-rule, listing or stock-status change shows on the very next request.
+Three layers, each cached under the versions that cover it (app.catalog.cache):
+- the catalog base, shared by every store: published products, SKUs with wholesale prices per
+  plan tier, categories and stock states (catalog version; stock states bump it only when a SKU
+  moves between in stock / low / sold out);
+- a store's own data: markup rules, listing choices, settings (store version);
+- exact stock counts, for stores that show them (stock version, bumped on every stock change).
+A store's listing is computed from these in Python, with the pricing engine, without queries.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.catalog.cache import cached
-from app.catalog.models import Category, Product, Sku
+from app.catalog.cache import cached_global, cached_store, versions
+from app.catalog.models import Category, Product, Sku, SkuTierPrice
 from app.extensions import db
-from app.inventory.services import stock_counts
+from app.inventory.models import CardKey
 from app.merchant.services import get_settings
-from app.pricing.models import ProductListing
-from app.pricing.services import load_rules, quote_skus
+from app.pricing.engine import Markup, RuleSet
+from app.pricing.models import PriceRule, ProductListing
+from app.pricing.services import quote_for, tier_for
 from tenants.context import TenantRef
 
 LOW_STOCK_SHOWN_BELOW = 10
+HOME_PRODUCTS = 48
+SEARCH_RESULTS = 48
 
 
 def stock_state(delivery_type: str, available: int | None) -> str:
@@ -29,92 +37,231 @@ def stock_state(delivery_type: str, available: int | None) -> str:
     return "low" if available < LOW_STOCK_SHOWN_BELOW else "in_stock"
 
 
-def _visible_products() -> tuple[list[Product], dict[int, ProductListing]]:
-    listings = {
-        listing.product_id: listing for listing in db.session.scalars(select(ProductListing))
-    }
-    products = db.session.scalars(
+# -- layer 1: the shared catalog base -------------------------------------------------------------
+
+
+def available_by_sku() -> dict[int, int]:
+    rows = db.session.execute(
+        select(CardKey.sku_id, func.count())
+        .where(CardKey.status == "available")
+        .group_by(CardKey.sku_id)
+    )
+    return dict(rows.all())
+
+
+def build_base() -> dict:
+    categories = db.session.scalars(select(Category).order_by(Category.position, Category.id)).all()
+    parents = {c.id: c.parent_id for c in categories}
+    paths = {}
+    for category in categories:
+        path, node = [], category.id
+        while node is not None and node not in path:
+            path.append(node)
+            node = parents.get(node)
+        paths[category.id] = path
+    tiers: dict[int, dict[str, int]] = {}
+    for sku_id, tier, cents in db.session.execute(
+        select(SkuTierPrice.sku_id, SkuTierPrice.tier, SkuTierPrice.wholesale_cents)
+    ):
+        tiers.setdefault(sku_id, {})[tier] = cents
+    available = available_by_sku()
+    products = []
+    for product in db.session.scalars(
         select(Product)
         .where(Product.is_published.is_(True))
         .options(selectinload(Product.skus))
         .order_by(Product.position, Product.id)
-    ).all()
-    visible = [
-        p
-        for p in products
-        if not (p.id in listings and listings[p.id].is_hidden) and any(s.is_active for s in p.skus)
-    ]
-    return visible, listings
-
-
-def _sku_rows(tenant: TenantRef, products: list[Product], show_counts: bool) -> dict[int, list]:
-    skus = [s for p in products for s in p.skus if s.is_active]
-    prices = quote_skus(tenant, skus, load_rules())
-    counts = stock_counts(s.id for s in skus if s.product.delivery_type == "card_key")
-    rows: dict[int, list] = {}
-    for sku in skus:
-        available = counts.get(sku.id, {}).get("available")
-        state = stock_state(sku.product.delivery_type, available)
-        rows.setdefault(sku.product_id, []).append(
+    ):
+        skus = [
             {
-                "id": sku.id,
-                "code": sku.code,
-                "name": sku.name,
-                "currency": sku.currency,
-                "face_value_cents": sku.face_value_cents,
-                "price_cents": prices[sku.id].quote.price_cents,
-                "min_quantity": sku.min_quantity,
-                "max_quantity": sku.max_quantity,
-                "stock": state,
-                "available": available if show_counts and available is not None else None,
+                "id": s.id,
+                "code": s.code,
+                "name": s.name,
+                "currency": s.currency,
+                "face_value_cents": s.face_value_cents,
+                "min_quantity": s.min_quantity,
+                "max_quantity": s.max_quantity,
+                "wholesale": {"standard": s.wholesale_cents, **tiers.get(s.id, {})},
+                "stock": stock_state(product.delivery_type, available.get(s.id, 0)),
+            }
+            for s in product.skus
+            if s.is_active
+        ]
+        if not skus:
+            continue
+        products.append(
+            {
+                "id": product.id,
+                "name": product.name,
+                "category_id": product.category_id,
+                "category_path": paths.get(product.category_id, []),
+                "delivery_type": product.delivery_type,
+                "image": product.image_path,
+                "description_html": product.description_html,
+                "input_schema": [
+                    {k: f[k] for k in ("name", "label", "example", "regex")}
+                    for f in product.input_schema or []
+                ],
+                "skus": skus,
             }
         )
-    return rows
-
-
-def _product_card(product: Product, listing: ProductListing | None, skus: list[dict]) -> dict:
-    states = {s["stock"] for s in skus}
-    stock = "in_stock" if "in_stock" in states else ("low" if "low" in states else "sold_out")
-    return {
-        "id": product.id,
-        "title": (listing.title if listing and listing.title else product.name),
-        "category_id": product.category_id,
-        "delivery_type": product.delivery_type,
-        "image": product.image_path,
-        "min_price_cents": min(s["price_cents"] for s in skus),
-        "currency": skus[0]["currency"],
-        "stock": stock,
-        "position": listing.position if listing and listing.position is not None else 10**6,
-    }
-
-
-def build_listing(tenant: TenantRef) -> dict:
-    products, listings = _visible_products()
-    show_counts = get_settings().show_stock_counts
-    skus = _sku_rows(tenant, products, show_counts)
-    cards = [_product_card(p, listings.get(p.id), skus[p.id]) for p in products if p.id in skus]
-    cards.sort(key=lambda c: c["position"])
-    used = {c["category_id"] for c in cards}
-    categories = db.session.scalars(select(Category).order_by(Category.position, Category.id)).all()
-    parents = {c.id: c.parent_id for c in categories}
-    shown = set()
-    for category_id in used:
-        node = category_id
-        while node is not None and node not in shown:
-            shown.add(node)
-            node = parents.get(node)
     return {
         "categories": [
             {"id": c.id, "name": c.name, "icon": c.icon, "parent_id": c.parent_id}
             for c in categories
-            if c.id in shown
         ],
-        "products": cards,
+        "products": products,
     }
 
 
-def listing(tenant: TenantRef) -> dict:
-    return cached(tenant.id, "listing", lambda: build_listing(tenant))
+def catalog_base() -> dict:
+    return cached_global("base", build_base)
+
+
+# -- layer 2: a store's own data ------------------------------------------------------------------
+
+
+def build_store_data() -> dict:
+    settings = get_settings()
+    return {
+        "rules": [
+            [r.scope, r.target_id, r.kind, r.value, r.rounding]
+            for r in db.session.scalars(select(PriceRule))
+        ],
+        "listings": {
+            str(row.product_id): {
+                "hidden": row.is_hidden,
+                "title": row.title,
+                "description": row.description,
+                "position": row.position,
+            }
+            for row in db.session.scalars(select(ProductListing))
+        },
+        "show_stock_counts": settings.show_stock_counts,
+    }
+
+
+def store_data(tenant: TenantRef) -> dict:
+    return cached_store(tenant.id, "data", build_store_data)
+
+
+def stock_counts_snapshot() -> dict[str, int]:
+    return cached_global(
+        "counts", lambda: {str(k): v for k, v in available_by_sku().items()}, "stock"
+    )
+
+
+# -- layer 3: the store's view, computed --------------------------------------------------------
+
+
+class StoreCatalog:
+    """The catalog as one store's customers see it."""
+
+    def __init__(self, tenant: TenantRef, base: dict, data: dict, counts: dict | None):
+        self.tenant = tenant
+        self.base = base
+        self.data = data
+        self.counts = counts
+        self.rules = RuleSet({(r[0], r[1]): Markup(r[2], r[3], r[4]) for r in data["rules"]})
+        self.tier = tier_for(tenant)
+
+    def _listing(self, product_id: int) -> dict | None:
+        return self.data["listings"].get(str(product_id))
+
+    def _visible(self, product: dict) -> bool:
+        listing = self._listing(product["id"])
+        return not (listing and listing["hidden"])
+
+    def _skus(self, product: dict) -> list[dict]:
+        rows = []
+        for sku in product["skus"]:
+            wholesale = sku["wholesale"].get(self.tier, sku["wholesale"]["standard"])
+            quote = quote_for(
+                self.rules, sku["id"], product["id"], product["category_path"], wholesale
+            )
+            available = None
+            if self.counts is not None and product["delivery_type"] == "card_key":
+                available = self.counts.get(str(sku["id"]), 0)
+            rows.append(
+                {
+                    "id": sku["id"],
+                    "code": sku["code"],
+                    "name": sku["name"],
+                    "currency": sku["currency"],
+                    "face_value_cents": sku["face_value_cents"],
+                    "price_cents": quote.price_cents,
+                    "min_quantity": sku["min_quantity"],
+                    "max_quantity": sku["max_quantity"],
+                    "stock": sku["stock"],
+                    "available": available,
+                }
+            )
+        return rows
+
+    def _card(self, product: dict, skus: list[dict] | None = None) -> dict:
+        skus = skus if skus is not None else self._skus(product)
+        listing = self._listing(product["id"]) or {}
+        states = {s["stock"] for s in skus}
+        stock = "in_stock" if "in_stock" in states else ("low" if "low" in states else "sold_out")
+        return {
+            "id": product["id"],
+            "title": listing.get("title") or product["name"],
+            "category_id": product["category_id"],
+            "delivery_type": product["delivery_type"],
+            "image": product["image"],
+            "min_price_cents": min(s["price_cents"] for s in skus),
+            "currency": skus[0]["currency"],
+            "stock": stock,
+            "position": listing.get("position") if listing.get("position") is not None else 10**6,
+        }
+
+    def products(self) -> list[dict]:
+        cards = [self._card(p) for p in self.base["products"] if self._visible(p)]
+        cards.sort(key=lambda c: c["position"])
+        return cards
+
+    def categories(self, products: list[dict]) -> list[dict]:
+        used = {p["category_id"] for p in products}
+        parents = {c["id"]: c["parent_id"] for c in self.base["categories"]}
+        shown = set()
+        for category_id in used:
+            node = category_id
+            while node is not None and node not in shown:
+                shown.add(node)
+                node = parents.get(node)
+        return [c for c in self.base["categories"] if c["id"] in shown]
+
+    def product(self, product_id: int) -> dict | None:
+        product = next((p for p in self.base["products"] if p["id"] == product_id), None)
+        if product is None or not self._visible(product):
+            return None
+        skus = self._skus(product)
+        card = self._card(product, skus)
+        listing = self._listing(product_id) or {}
+        category = next(c for c in self.base["categories"] if c["id"] == product["category_id"])
+        card.update(
+            description_html=product["description_html"],
+            store_description=listing.get("description", ""),
+            input_schema=product["input_schema"],
+            skus=skus,
+            category_name=category["name"],
+        )
+        return card
+
+
+def store_catalog(tenant: TenantRef) -> StoreCatalog:
+    data = store_data(tenant)
+    counts = stock_counts_snapshot() if data["show_stock_counts"] else None
+    return StoreCatalog(tenant, catalog_base(), data, counts)
+
+
+def listing(tenant: TenantRef, limit: int | None = None) -> dict:
+    view = store_catalog(tenant)
+    products = view.products()
+    return {
+        "categories": view.categories(products),
+        "products": products[:limit] if limit else products,
+    }
 
 
 def products_in_category(tenant: TenantRef, category_id: int) -> tuple[dict | None, list[dict]]:
@@ -137,37 +284,22 @@ def search(tenant: TenantRef, query: str) -> list[dict]:
     needle = (query or "").strip().casefold()
     if not needle:
         return []
-    return [p for p in listing(tenant)["products"] if needle in p["title"].casefold()]
-
-
-def build_product(tenant: TenantRef, product_id: int) -> dict | None:
-    product = db.session.get(Product, product_id)
-    if product is None or not product.is_published:
-        return None
-    listing_row = db.session.scalar(
-        select(ProductListing).where(ProductListing.product_id == product_id)
-    )
-    if listing_row is not None and listing_row.is_hidden:
-        return None
-    rows = _sku_rows(tenant, [product], get_settings().show_stock_counts).get(product.id)
-    if not rows:
-        return None
-    card = _product_card(product, listing_row, rows)
-    card.update(
-        description_html=product.description_html,
-        store_description=listing_row.description if listing_row else "",
-        input_schema=[
-            {"name": f["name"], "label": f["label"], "example": f["example"], "regex": f["regex"]}
-            for f in product.input_schema or []
-        ],
-        skus=rows,
-        category_name=product.category.name,
-    )
-    return card
+    found = [p for p in listing(tenant)["products"] if needle in p["title"].casefold()]
+    return found[:SEARCH_RESULTS]
 
 
 def product(tenant: TenantRef, product_id: int) -> dict | None:
-    return cached(tenant.id, f"product:{product_id}", lambda: build_product(tenant, product_id))
+    return store_catalog(tenant).product(product_id)
+
+
+def shows_stock_counts(tenant: TenantRef) -> bool:
+    return bool(store_data(tenant)["show_stock_counts"])
+
+
+def page_versions(tenant: TenantRef) -> tuple[int, ...]:
+    """Every version a storefront page of this store depends on."""
+    catalog, store, stock = versions(tenant.id)
+    return (catalog, store, stock) if shows_stock_counts(tenant) else (catalog, store)
 
 
 def visible_sku(tenant: TenantRef, sku_id: int) -> Sku | None:

@@ -9,57 +9,17 @@ fresh page, as do non-GET requests.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import zlib
 from functools import wraps
 
 from flask import Response, current_app, request, session
 from flask_babel import get_locale
 
 from app.cache import cache
-from app.catalog.cache import versions
+from app.storefront.catalog import page_versions
 from tenants.context import require_tenant
 
-PAGE_TTL_SECONDS = 120
-LOCAL_PAGES = 300  # per process: rendered pages under their full versioned key
-
-
-class _LocalPages:
-    """A small LRU in front of the shared cache. Keys carry the versions, which are always read
-    from the shared cache, so a local hit is never stale."""
-
-    def __init__(self, size: int):
-        self._pages: OrderedDict[str, str] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            html = self._pages.get(key)
-            if html is not None:
-                self._pages.move_to_end(key)
-            return html
-
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
-
-    def put(self, key: str, html: str) -> None:
-        with self._lock:
-            self._pages[key] = html
-            self._pages.move_to_end(key)
-            while len(self._pages) > self._size:
-                self._pages.popitem(last=False)
-
-
-_local = _LocalPages(LOCAL_PAGES)
-
-
-def init_app(app) -> None:
-    # Versions can restart from zero when Redis does: drop pages keyed by the old numbers.
-    reset = getattr(app.extensions["kameng.cache"], "on_reset", None)
-    if reset is not None:
-        reset(_local.clear)
+PAGE_TTL_SECONDS = 600
 
 
 def _cacheable() -> bool:
@@ -70,11 +30,24 @@ def _cacheable() -> bool:
 
 def _key() -> str:
     tenant = require_tenant()
-    catalog, store = versions(tenant.id)
-    return (
-        f"page:{tenant.id}:{tenant.fingerprint}:{get_locale()}:{catalog}:{store}:"
-        f"{request.full_path}"
-    )
+    stamp = ".".join(map(str, page_versions(tenant)))
+    return f"page:{tenant.id}:{tenant.fingerprint}:{get_locale()}:{stamp}:{request.full_path}"
+
+
+def _gzip(html: str) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip stream
+    return compressor.compress(html.encode()) + compressor.flush()
+
+
+def _respond(packed: bytes) -> Response:
+    """Browsers take the stored gzip body as it is; others get it inflated."""
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = Response(packed, mimetype="text/html")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(zlib.decompress(packed, 31), mimetype="text/html")
+    response.vary.update(("Accept-Language", "Accept-Encoding", "Cookie"))
+    return response
 
 
 def cached_page(view):
@@ -85,16 +58,17 @@ def cached_page(view):
         if not _cacheable():
             return view(*args, **kwargs)
         key = _key()
-        html = _local.get(key) or cache().get_text(key)
-        if html is None:
-            result = view(*args, **kwargs)
-            if not isinstance(result, str):
-                return result
-            html = result
-            cache().set_text(key, html, PAGE_TTL_SECONDS)
-        _local.put(key, html)
-        response = Response(html, mimetype="text/html")
-        response.vary.update(("Accept-Language", "Cookie"))
-        return response
+        store = cache()
+        packed = store.pages.get(key)
+        if packed is None:
+            packed = store.get_bytes(key)
+            if packed is None:
+                result = view(*args, **kwargs)
+                if not isinstance(result, str):
+                    return result
+                packed = _gzip(result)
+                store.set_bytes(key, packed, PAGE_TTL_SECONDS)
+            store.pages.put(key, packed)
+        return _respond(packed)
 
     return wrapper

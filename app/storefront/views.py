@@ -22,7 +22,7 @@ def _store():
 @cached_page
 def home():
     store = _store()
-    data = catalog.listing(store)
+    data = catalog.listing(store, limit=catalog.HOME_PRODUCTS)
     return render_theme(
         "shop/home.html",
         store=store,
