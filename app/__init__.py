@@ -71,6 +71,7 @@ def configure_database(app) -> None:
 
 def configure_tenancy(app) -> None:
     from app import cache
+    from app.storefront import page_cache
     from app.web import routing, site
     from tenants import engines, resolver
 
@@ -80,6 +81,8 @@ def configure_tenancy(app) -> None:
     )
     routing.init_app(app)
     site.init_app(app)
+    # Before ProxyFix wraps the app (configure_security), so it sees the Host as ProxyFix set it.
+    page_cache.init_app(app)
 
 
 def configure_security(app) -> None:

@@ -19,11 +19,14 @@ PREFIX = "kameng:cache:"
 
 
 class LRU:
-    """A small thread-safe in-process LRU, for values whose keys carry their versions."""
+    """A thread-safe in-process LRU for values whose keys carry their versions, bounded by a
+    number of entries or, when `max_bytes` is given, by the total size of bytes values."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, max_bytes: int | None = None):
         self._items: OrderedDict = OrderedDict()
         self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, key):
@@ -35,14 +38,26 @@ class LRU:
 
     def put(self, key, value) -> None:
         with self._lock:
+            previous = self._items.pop(key, None)
+            if self._max_bytes is not None:
+                self._bytes += len(value) - (len(previous) if previous is not None else 0)
             self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            while len(self._items) > self._size or (
+                self._max_bytes is not None and self._bytes > self._max_bytes
+            ):
+                _, evicted = self._items.popitem(last=False)
+                if self._max_bytes is not None:
+                    self._bytes -= len(evicted)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self._bytes = 0
+
+
+def page_lru() -> LRU:
+    """Gzipped storefront pages under versioned keys: up to 64 MB per process."""
+    return LRU(size=200_000, max_bytes=64 * 1024 * 1024)
 
 
 class LocalCache:
@@ -51,7 +66,7 @@ class LocalCache:
         self._lock = threading.Lock()
         self._max = max_items
         self.memo = LRU(2000)  # built values under versioned keys
-        self.pages = LRU(4000)  # gzipped storefront pages under versioned keys
+        self.pages = page_lru()
 
     def get(self, key: str):
         item = self._data.get(key)
@@ -111,7 +126,7 @@ class RedisCache:
         self._listener: threading.Thread | None = None
         self._listener_pid: int | None = None
         self.memo = LRU(2000)
-        self.pages = LRU(4000)
+        self.pages = page_lru()
 
     def get(self, key: str):
         raw = self.redis.get(PREFIX + key)

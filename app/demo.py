@@ -19,9 +19,67 @@ DEMO_STORES = (
 )
 
 
+DEMO_CATALOG = (
+    # category, product, delivery, account fields, [(code, name, face, wholesale, cost, keys)]
+    ("游戏点卡/腾讯", "Q币直购卡", "card_key", None, [
+        ("DEMO-QB-10", "10 Q币", 1000, 960, 920, 30),
+        ("DEMO-QB-30", "30 Q币", 3000, 2880, 2760, 5),
+        ("DEMO-QB-100", "100 Q币", 10000, 9600, 9200, 0),
+    ]),
+    ("游戏点卡/Steam", "Steam 钱包充值码", "card_key", None, [
+        ("DEMO-STEAM-50", "¥50", 5000, 4850, 4700, 20),
+        ("DEMO-STEAM-100", "¥100", 10000, 9700, 9400, 20),
+    ]),
+    ("视频会员", "爱奇艺黄金会员", "card_key", None, [
+        ("DEMO-IQY-M", "月卡", 2500, 1800, 1600, 15),
+        ("DEMO-IQY-Q", "季卡", 6800, 5000, 4600, 15),
+    ]),
+    ("话费充值", "三网话费快充", "direct_topup",
+     [{"name": "phone", "label": "手机号", "regex": "^1[3-9][0-9]{9}$",
+       "example": "13800138000"}], [
+        ("DEMO-TEL-50", "50 元", 5000, 4930, 4900, 0),
+        ("DEMO-TEL-100", "100 元", 10000, 9860, 9800, 0),
+    ]),
+)  # fmt: skip
+DEMO_MARKUPS = {"demo": ("percent", 1000, "up_10"), "neon": ("percent", 1500, "end_90")}
+
+
+def seed_catalog() -> None:
+    """A small published catalog with card-key stock (skipped once any product exists)."""
+    from app.catalog import services as catalog
+    from app.catalog.models import Product
+    from app.extensions import db
+    from app.inventory.services import import_keys
+
+    if catalog.count_products():
+        return
+    for path, name, delivery, fields, skus in DEMO_CATALOG:
+        category = catalog.category_by_path(path, create=True)
+        db.session.commit()
+        product = catalog.save_product(
+            None, name=name, category_id=category.id, delivery_type=delivery,
+            description_md=f"**{name}**：付款后自动发货，24 小时售后。", input_schema=fields,
+        )  # fmt: skip
+        for code, sku_name, face, wholesale, cost, keys in skus:
+            sku = catalog.save_sku(
+                None, product_id=product.id, code=code, name=sku_name, face_value_cents=face,
+                wholesale_cents=wholesale, cost_cents=cost,
+            )  # fmt: skip
+            if keys:
+                import_keys(sku, [f"{code}-{i:06d}" for i in range(keys)],
+                            origin="cli", imported_by="demo")  # fmt: skip
+        catalog.set_published(db.session.get(Product, product.id), True)
+
+
 def seed_demo() -> list[tuple[str, str, str]]:
     """Create what is missing; returns (what, url, login) lines to print."""
+    from app.extensions import db
+    from app.pricing.models import PriceRule
+    from app.pricing.services import save_rule
+    from tenants.context import tenant_context
+
     ensure_platform_admin(DEMO_ADMIN, DEMO_PASSWORD, "Platform Admin")
+    seed_catalog()
     lines = [("Platform console", platform_url("/platform/login"), DEMO_ADMIN)]
     lines.append(("Open a store", platform_url("/open"), "-"))
     for slug, name, owner in DEMO_STORES:
@@ -32,6 +90,11 @@ def seed_demo() -> list[tuple[str, str, str]]:
             ).tenant
         else:
             ref = provisioning.tenant_ref(tenant)
+        db.session.remove()
+        with tenant_context(ref):
+            if not db.session.scalar(db.select(PriceRule.id).limit(1)):
+                save_rule(ref, "store", 0, *DEMO_MARKUPS[slug])
+            db.session.remove()
         lines.append((f"Store {slug}", tenant_url(ref, "/"), "-"))
         lines.append((f"Store {slug} back-office", tenant_url(ref, "/admin"), owner))
     return lines

@@ -23,13 +23,19 @@ def _locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
-def select_locale() -> Locale:
-    """The UI language: the visitor's explicit choice, else their browser's, else Chinese."""
-    default = current_app.config["BABEL_DEFAULT_LOCALE"]
-    if not has_request_context():
-        return _locale(default)
-    chosen = session.get("lang")
-    if chosen in current_app.config["LANGUAGES"]:
+def choose_locale(config, chosen: str | None, accept_languages) -> Locale:
+    """The UI language: the visitor's explicit choice, else their browser's, else Chinese.
+
+    `accept_languages` is werkzeug's parsed Accept-Language header (or None)."""
+    default = config["BABEL_DEFAULT_LOCALE"]
+    if chosen in config["LANGUAGES"]:
         return _locale(chosen)
-    best = request.accept_languages.best_match(["zh", "en"])
+    best = accept_languages.best_match(["zh", "en"]) if accept_languages is not None else None
     return _locale("en" if best == "en" else default)
+
+
+def select_locale() -> Locale:
+    """Flask-Babel's locale selector for the current request (or the default outside one)."""
+    if not has_request_context():
+        return choose_locale(current_app.config, None, None)
+    return choose_locale(current_app.config, session.get("lang"), request.accept_languages)

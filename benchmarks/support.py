@@ -40,7 +40,7 @@ def bench_config(database_url: str, **extra) -> dict:
         "DATA_ENCRYPTION_KEYS": "k1:" + "B" * 43 + "=",
         "DATA_HMAC_KEY": "bench",
         "RATELIMIT_ENABLED": False,
-        "HOST_CACHE_TTL_SECONDS": 60.0,
+        "HOST_CACHE_TTL_SECONDS": 300.0,
     }
     config.update(extra)
     return config

@@ -308,3 +308,36 @@ def test_cached_pages_are_served_gzipped_to_browsers_that_accept_it(app, make_st
         assert gzip.decompress(zipped.get_data()).decode() == plain
         assert "Accept-Encoding" in zipped.headers["Vary"]
     assert "Gzip Store" in plain
+
+
+def test_cookieless_cache_hits_bypass_the_application_and_match_it(app, make_store, site):
+    from app.storefront.page_cache import CachedPageMiddleware
+    from tenants.provisioning import set_status
+
+    store = make_store(name="Fast Path")
+    item = make_product(app)
+    shop = site(f"{store.slug}.{APEX}")
+    first = shop.get(f"/p/{item['product_id']}")  # rendered by the app, now cached
+    calls = []
+    middleware = app.wsgi_app
+    while not isinstance(middleware, CachedPageMiddleware):
+        middleware = middleware.wsgi_app
+    inner = middleware.wsgi_app
+
+    def counting(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    middleware.wsgi_app = counting
+    try:
+        again = shop.get(f"/p/{item['product_id']}")
+        assert again.get_data() == first.get_data() and calls == []  # served by the cache
+        assert again.headers["Content-Security-Policy"] and again.headers["Vary"]
+        shop.client.set_cookie("lang_hint", "x", domain=f"{store.slug}.{APEX}")
+        shop.get(f"/p/{item['product_id']}")
+        assert calls == [f"/p/{item['product_id']}"]  # a cookie: through the application
+        with app.app_context():
+            set_status(store.slug, "suspended")
+        assert shop.get(f"/p/{item['product_id']}").status_code == 503  # never a stale page
+    finally:
+        middleware.wsgi_app = inner

@@ -51,8 +51,15 @@ def cached_global(name: str, build, version: str = "catalog"):
     return _memoised(f"global:{name}:{cache().get_int(f'{version}:version')}", build)
 
 
+def _store_key(tenant_id: int, name: str) -> str:
+    return f"store:{tenant_id}:{name}:{cache().get_int(f'store:{tenant_id}:version')}"
+
+
 def cached_store(tenant_id: int, name: str, build):
     """A value of one store, rebuilt when its store version moves."""
-    return _memoised(
-        f"store:{tenant_id}:{name}:{cache().get_int(f'store:{tenant_id}:version')}", build
-    )
+    return _memoised(_store_key(tenant_id, name), build)
+
+
+def peek_store(tenant_id: int, name: str):
+    """The current value of one store if this process already holds it, else None (no work)."""
+    return cache().memo.get(_store_key(tenant_id, name))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from app.catalog.cache import cached_global, cached_store, versions
+from app.catalog.cache import cached_global, cached_store, peek_store, versions
 from app.catalog.models import Category, Product, Sku, SkuTierPrice
 from app.extensions import db
 from app.inventory.models import CardKey
@@ -292,14 +292,21 @@ def product(tenant: TenantRef, product_id: int) -> dict | None:
     return store_catalog(tenant).product(product_id)
 
 
-def shows_stock_counts(tenant: TenantRef) -> bool:
-    return bool(store_data(tenant)["show_stock_counts"])
+def _stamp(tenant_id: int, data: dict) -> str:
+    catalog, store, stock = versions(tenant_id)
+    parts = (catalog, store, stock) if data["show_stock_counts"] else (catalog, store)
+    return ".".join(map(str, parts))
 
 
-def page_versions(tenant: TenantRef) -> tuple[int, ...]:
-    """Every version a storefront page of this store depends on."""
-    catalog, store, stock = versions(tenant.id)
-    return (catalog, store, stock) if shows_stock_counts(tenant) else (catalog, store)
+def page_stamp(tenant: TenantRef) -> str:
+    """Every version a storefront page of this store depends on, as one key part."""
+    return _stamp(tenant.id, store_data(tenant))
+
+
+def known_page_stamp(tenant: TenantRef) -> str | None:
+    """page_stamp() if this process already holds the store's data, else None (no queries)."""
+    data = peek_store(tenant.id, "data")
+    return _stamp(tenant.id, data) if data is not None else None
 
 
 def visible_sku(tenant: TenantRef, sku_id: int) -> Sku | None:

@@ -1,25 +1,57 @@
 """Whole-page cache for anonymous storefront visits.
 
-A page is stored under everything that can change it: the store (and its name, theme, status),
-the UI language, the catalog and store versions, and the full path with query string. Any
-catalog, price, listing, stock-status or settings change bumps a version, so the next request
-renders afresh. Visitors with a session identity (signed in, flashed messages) always get a
-fresh page, as do non-GET requests.
+A page is stored under everything that can change it: the store (its name, theme and status via
+its fingerprint), the UI language, the versions its data depends on, and the full path with query
+string. Any catalog, price, listing, stock-status or settings change bumps a version, so the next
+request renders afresh. Visitors with a session cookie (signed in, a language choice, flashed
+messages) and non-GET requests always go through the application.
+
+Two ways in: `cached_page` wraps the storefront views (rendering and storing on a miss), and
+`CachedPageMiddleware` answers hits for visitors without a cookie before Flask does any work —
+most storefront traffic — using the same key. Pages are kept gzipped, in-process (64 MB) and in
+the shared cache (10 minutes).
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from functools import wraps
 
 from flask import Response, current_app, request, session
 from flask_babel import get_locale
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from app.cache import cache
-from app.storefront.catalog import page_versions
-from tenants.context import require_tenant
+from app.i18n import choose_locale
+from app.storefront.catalog import known_page_stamp, page_stamp
+from app.web.security import SECURITY_HEADERS
+from tenants.context import TenantRef, require_tenant
+from tenants.resolver import STORE
 
 PAGE_TTL_SECONDS = 600
+VARY = "Accept-Language, Accept-Encoding, Cookie"
+CACHEABLE_PATHS = re.compile(r"^/(?:c/\d+|p/\d+|search)?$")
+
+
+def page_key(tenant: TenantRef, locale, stamp: str, full_path: str) -> str:
+    return f"page:{tenant.id}:{tenant.fingerprint}:{locale}:{stamp}:{full_path}"
+
+
+def _gzip(html: str) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip stream
+    return compressor.compress(html.encode()) + compressor.flush()
+
+
+def _body(packed: bytes, accept_encoding: str) -> tuple[bytes, bool]:
+    """Browsers take the stored gzip body as it is; others get it inflated."""
+    if "gzip" in accept_encoding:
+        return packed, True
+    return zlib.decompress(packed, 31), False
+
+
+# -- inside Flask: the views ---------------------------------------------------------------------
 
 
 def _cacheable() -> bool:
@@ -28,47 +60,87 @@ def _cacheable() -> bool:
     return not any(key for key in session if key not in ("lang", "_site"))
 
 
-def _key() -> str:
-    tenant = require_tenant()
-    stamp = ".".join(map(str, page_versions(tenant)))
-    return f"page:{tenant.id}:{tenant.fingerprint}:{get_locale()}:{stamp}:{request.full_path}"
-
-
-def _gzip(html: str) -> bytes:
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip stream
-    return compressor.compress(html.encode()) + compressor.flush()
-
-
-def _respond(packed: bytes) -> Response:
-    """Browsers take the stored gzip body as it is; others get it inflated."""
-    if "gzip" in request.headers.get("Accept-Encoding", ""):
-        response = Response(packed, mimetype="text/html")
-        response.headers["Content-Encoding"] = "gzip"
-    else:
-        response = Response(zlib.decompress(packed, 31), mimetype="text/html")
-    response.vary.update(("Accept-Language", "Accept-Encoding", "Cookie"))
-    return response
-
-
 def cached_page(view):
-    """Serve `view` from the page cache when the visitor is anonymous."""
+    """Serve `view` from the page cache when the visitor is anonymous; store what it renders."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not _cacheable():
             return view(*args, **kwargs)
-        key = _key()
+        tenant = require_tenant()
+        key = page_key(tenant, get_locale(), page_stamp(tenant), request.full_path)
         store = cache()
-        packed = store.pages.get(key)
+        packed = store.pages.get(key) or store.get_bytes(key)
         if packed is None:
-            packed = store.get_bytes(key)
-            if packed is None:
-                result = view(*args, **kwargs)
-                if not isinstance(result, str):
-                    return result
-                packed = _gzip(result)
-                store.set_bytes(key, packed, PAGE_TTL_SECONDS)
-            store.pages.put(key, packed)
-        return _respond(packed)
+            result = view(*args, **kwargs)
+            if not isinstance(result, str):
+                return result
+            packed = _gzip(result)
+            store.set_bytes(key, packed, PAGE_TTL_SECONDS)
+        store.pages.put(key, packed)
+        body, zipped = _body(packed, request.headers.get("Accept-Encoding", ""))
+        response = Response(body, mimetype="text/html")
+        if zipped:
+            response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = VARY
+        return response
 
     return wrapper
+
+
+# -- before Flask: cache hits for visitors without a cookie ---------------------------------------
+
+
+class CachedPageMiddleware:
+    """Answers storefront page-cache hits without entering Flask; everything else passes on."""
+
+    def __init__(self, wsgi_app, flask_app):
+        self.wsgi_app = wsgi_app
+        self.flask_app = flask_app
+
+    def __call__(self, environ, start_response):
+        if (
+            environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+            and "HTTP_COOKIE" not in environ
+            and CACHEABLE_PATHS.match(environ.get("PATH_INFO", ""))
+            and self.flask_app.config.get("PAGE_CACHE") is not False
+        ):
+            hit = self._lookup(environ)
+            if hit is not None:
+                body, headers = hit
+                start_response("200 OK", headers)
+                return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        return self.wsgi_app(environ, start_response)
+
+    def _lookup(self, environ):
+        extensions = self.flask_app.extensions
+        resolution = extensions["kameng.resolver"].resolve(environ.get("HTTP_HOST"))
+        if resolution.kind != STORE or not resolution.tenant.is_active:
+            return None
+        tenant = resolution.tenant
+        store = extensions["kameng.cache"]
+        with self.flask_app.app_context():
+            stamp = known_page_stamp(tenant)
+        if stamp is None:
+            return None
+        accept = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
+        locale = choose_locale(self.flask_app.config, None, accept)
+        query = environ.get("QUERY_STRING", "")
+        key = page_key(tenant, locale, stamp, f"{environ['PATH_INFO']}?{query}")
+        packed = store.pages.get(key)
+        if packed is None:
+            return None
+        body, zipped = _body(packed, environ.get("HTTP_ACCEPT_ENCODING", ""))
+        headers = [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Vary", VARY),
+        ]
+        if zipped:
+            headers.append(("Content-Encoding", "gzip"))
+        headers.extend(SECURITY_HEADERS)
+        return body, headers
+
+
+def init_app(app) -> None:
+    app.wsgi_app = CachedPageMiddleware(app.wsgi_app, app)
