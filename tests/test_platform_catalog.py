@@ -500,3 +500,23 @@ def test_store_hosts_have_no_platform_catalog(make_store, site):
     client = site(f"{store.slug}.{APEX}")
     assert client.get("/platform/catalog").status_code == 404
     assert client.get("/platform/inventory").status_code == 404
+
+
+def test_only_platform_owners_may_export_keys(app, apex, card_sku):
+    from app.extensions import db
+    from app.platform.models import PlatformUser
+
+    sid, _ = card_sku()
+    email = f"staff-{uid('s').lower()}@example.com"
+    with app.app_context():
+        staff = PlatformUser(email=email, name="Staff", role="staff")
+        staff.set_password("staff-pass-1")
+        db.session.add(staff)
+        db.session.commit()
+    apex.login_platform(email, "staff-pass-1")
+    refused = apex.submit(
+        f"/platform/inventory/{sid}",
+        {"reason": "curious"},
+        action=f"/platform/inventory/{sid}/export",
+    )
+    assert refused.status_code == 403

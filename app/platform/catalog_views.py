@@ -528,7 +528,10 @@ def import_keys(sku_id: int):
 @bp.post("/inventory/<int:sku_id>/export")
 @platform_login_required
 def export_keys(sku_id: int):
+    """Clear-text export of unsold keys: platform owners only, with a reason, logged."""
     sku = _card_key_sku_or_404(sku_id)
+    if current_user.role != "owner":
+        abort(403)
     form = ExportKeysForm()
     if not form.validate_on_submit():
         return _inventory_page(sku, export_form=form, status=400)
