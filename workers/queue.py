@@ -168,7 +168,12 @@ class InProcessBackend:
                     return False
                 self._pending[spec.job_id] = spec
             self._running += 1
-        self._executor.submit(self._run, spec)
+        try:
+            self._executor.submit(self._run, spec)
+        except RuntimeError:
+            # The process is exiting (a CLI command ended while its jobs enqueued more jobs):
+            # run it here rather than lose it.
+            self._run(spec)
         return True
 
     def _run(self, spec: JobSpec) -> None:
