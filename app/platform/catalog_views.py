@@ -100,25 +100,29 @@ def catalog_home():
     return _catalog_page(_category_form())
 
 
+def _save_category_from(form: CategoryForm, category: Category | None) -> Category | None:
+    """Save the (validated) form; a refusal lands on the form and None is returned."""
+    try:
+        return catalog.save_category(
+            category,
+            name=form.name.data,
+            parent_id=form.parent_id.data,
+            icon=form.icon.data,
+            position=form.position.data or 0,
+        )
+    except catalog.CatalogError as error:
+        db.session.rollback()
+        _error_to_form(form, error)
+        return None
+
+
 @bp.post("/catalog/categories")
 @platform_login_required
 def create_category():
     form = _category_form()
-    if form.validate_on_submit():
-        try:
-            category = catalog.save_category(
-                None,
-                name=form.name.data,
-                parent_id=form.parent_id.data,
-                icon=form.icon.data,
-                position=form.position.data or 0,
-            )
-        except catalog.CatalogError as error:
-            db.session.rollback()
-            _error_to_form(form, error)
-        else:
-            flash(translate("Category %(name)s added.", name=category.name), "success")
-            return redirect(url_for("platform.catalog_home"))
+    if form.validate_on_submit() and (category := _save_category_from(form, None)) is not None:
+        flash(translate("Category %(name)s added.", name=category.name), "success")
+        return redirect(url_for("platform.catalog_home"))
     return _catalog_page(form, 400)
 
 
@@ -134,21 +138,9 @@ def edit_category(category_id: int):
             "position": category.position,
         }
     )
-    if form.validate_on_submit():
-        try:
-            catalog.save_category(
-                category,
-                name=form.name.data,
-                parent_id=form.parent_id.data,
-                icon=form.icon.data,
-                position=form.position.data or 0,
-            )
-        except catalog.CatalogError as error:
-            db.session.rollback()
-            _error_to_form(form, error)
-        else:
-            flash(translate("Category %(name)s saved.", name=category.name), "success")
-            return redirect(url_for("platform.catalog_home"))
+    if form.validate_on_submit() and _save_category_from(form, category) is not None:
+        flash(translate("Category %(name)s saved.", name=category.name), "success")
+        return redirect(url_for("platform.catalog_home"))
     status = 400 if form.errors else 200
     return render_console("platform/catalog/category.html", category=category, form=form), status
 
