@@ -22,6 +22,7 @@ class PeriodicJob:
 
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("welcome-sweep", "workers.jobs.tenants.sweep_welcome_emails", 60),
+    PeriodicJob("expire-orders", "workers.jobs.orders.expire_orders_everywhere", 60),
 )
 
 

@@ -394,3 +394,53 @@ def check_low_stock(sku_id: int) -> bool:
             queue="notifications",
         )
     return bool(claimed)
+
+
+# -- reservations: checkout reserves, payment sells, expiry and cancellation release -----------
+
+
+def reserve_keys(sku_id: int, quantity: int, order_ref: str, until) -> list[int]:
+    """Reserve `quantity` available keys of a SKU for an order, inside the caller's transaction.
+
+    `FOR UPDATE SKIP LOCKED` lets concurrent buyers take different keys instead of waiting on
+    (or double-taking) the same rows; SQLite serialises writers instead. Raises InventoryError
+    when fewer than `quantity` are available: the caller rolls back and nothing is reserved.
+    """
+    ids = db.session.scalars(
+        select(CardKey.id)
+        .where(CardKey.sku_id == sku_id, CardKey.status == "available")
+        .order_by(CardKey.id)
+        .limit(quantity)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if len(ids) < quantity:
+        raise InventoryError(N_("Only %(count)s left in stock."), count=len(ids))
+    db.session.execute(
+        update(CardKey)
+        .where(CardKey.id.in_(ids))
+        .values(status="reserved", order_ref=order_ref, reserved_until=until)
+    )
+    return list(ids)
+
+
+def release_keys(order_ref: str) -> int:
+    """Give an order's reserved (not sold) keys back to stock, in the caller's transaction."""
+    return db.session.execute(
+        update(CardKey)
+        .where(CardKey.order_ref == order_ref, CardKey.status == "reserved")
+        .values(status="available", order_ref=None, reserved_until=None)
+    ).rowcount
+
+
+def sell_keys(order_ref: str) -> list[CardKey]:
+    """Turn an order's reserved keys into sold ones, in the caller's transaction."""
+    keys = db.session.scalars(
+        select(CardKey)
+        .where(CardKey.order_ref == order_ref, CardKey.status == "reserved")
+        .order_by(CardKey.id)
+        .with_for_update()
+    ).all()
+    now = utcnow()
+    for key in keys:
+        key.status, key.sold_at, key.reserved_until = "sold", now, None
+    return list(keys)

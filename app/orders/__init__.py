@@ -1,0 +1,1 @@
+"""Orders: numbers, the state machine, card-key reservation and expiry (checkout builds on this)."""

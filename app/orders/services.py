@@ -1,0 +1,215 @@
+"""Order rules: numbers, the one transition function, creation with reservation, expiry.
+
+Every status change goes through transition(), which refuses moves the state machine does not
+allow and writes the order's timeline. Stock is reserved when the order is created (payment
+sells it, expiry or cancellation releases it), in the same transaction as the order.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
+
+from app.catalog.models import Sku
+from app.db import utcnow
+from app.extensions import db
+from app.i18n import N_
+from app.inventory import services as inventory
+from app.orders.models import Order, OrderEvent, OrderIndex, OrderItem
+from app.pricing.services import quote_skus
+from app.storefront.catalog import store_catalog
+from tenants.context import TenantRef
+
+DEFAULT_EXPIRY_MINUTES = 15
+MAX_UNPAID_PER_IP = 3
+MAX_UNPAID_PER_CONTACT = 3
+
+# The state machine of DESIGN.md: from → allowed targets.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending_payment": frozenset({"paid", "expired", "cancelled"}),
+    "paid": frozenset({"review", "fulfilling", "delivered", "failed", "refunded"}),
+    "review": frozenset({"fulfilling", "delivered", "refunded"}),
+    "fulfilling": frozenset({"delivered", "failed", "partially_refunded", "refunded"}),
+    "delivered": frozenset({"refunded", "partially_refunded"}),
+    "failed": frozenset({"refunded"}),
+    "partially_refunded": frozenset({"refunded"}),
+    "expired": frozenset({"paid"}),  # a payment that arrives after expiry (delivered or refunded)
+    "cancelled": frozenset(),
+    "refunded": frozenset(),
+}
+
+
+class OrderError(ValueError):
+    def __init__(self, field: str, message: str, **params):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.params = params
+
+
+class IllegalTransition(RuntimeError):
+    """A status change the state machine forbids: a bug or a race, never silently applied."""
+
+
+def new_order_no(now: datetime | None = None) -> str:
+    """Date first (for people), then 12 random digits: unique in practice, never guessable."""
+    now = now or utcnow()
+    return f"{now:%y%m%d}{secrets.randbelow(10**12):012d}"
+
+
+def order_ref(tenant_id: int, order_no: str) -> str:
+    """How shared tables (card keys, ledger) point at an order of a store."""
+    return f"{tenant_id}:{order_no}"
+
+
+def transition(order: Order, to_status: str, *, actor: str = "system", note: str = "") -> None:
+    """Move `order` to `to_status` (in the caller's transaction) and record it on its timeline."""
+    if to_status not in TRANSITIONS.get(order.status, frozenset()):
+        raise IllegalTransition(f"order {order.order_no}: {order.status} → {to_status}")
+    order.events.append(
+        OrderEvent(from_status=order.status, to_status=to_status, actor=actor, note=note)
+    )
+    order.status = to_status
+
+
+def _unpaid_count(*conditions) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Order)
+        .where(Order.status == "pending_payment", Order.expires_at > utcnow(), *conditions)
+    )
+
+
+def create_order(
+    tenant: TenantRef,
+    *,
+    sku_id: int,
+    quantity: int,
+    contact_email: str = "",
+    contact_phone: str = "",
+    query_password: str | None = None,
+    customer_id: int | None = None,
+    client_ip: str = "",
+    account_fields: dict | None = None,
+    expiry_minutes: int = DEFAULT_EXPIRY_MINUTES,
+) -> Order:
+    """Price a SKU for this store, reserve its stock and open an unpaid order (one transaction).
+
+    Prices come from the store's catalog view, never from the client."""
+    product = sku_row = None
+    sku = db.session.get(Sku, sku_id)
+    if sku is not None:
+        product = store_catalog(tenant).product(sku.product_id)
+        sku_row = next((s for s in (product or {}).get("skus", []) if s["id"] == sku_id), None)
+    if product is None or sku_row is None:
+        raise OrderError("sku_id", N_("This item is not for sale in this store."))
+    if not isinstance(quantity, int) or not (
+        sku_row["min_quantity"] <= quantity <= sku_row["max_quantity"]
+    ):
+        raise OrderError(
+            "quantity",
+            N_("Choose a quantity from %(low)s to %(high)s."),
+            low=sku_row["min_quantity"],
+            high=sku_row["max_quantity"],
+        )
+    contact_email, contact_phone = contact_email.strip().lower(), contact_phone.strip()
+    if not (contact_email or contact_phone or customer_id):
+        raise OrderError("contact_email", N_("Leave an e-mail address or a phone number."))
+    if client_ip and _unpaid_count(Order.client_ip == client_ip) >= MAX_UNPAID_PER_IP:
+        raise OrderError("sku_id", N_("You have too many unpaid orders. Pay or cancel one first."))
+    contact = [
+        c
+        for c in ((Order.contact_email, contact_email), (Order.contact_phone, contact_phone))
+        if c[1]
+    ]
+    for column, value in contact:
+        if _unpaid_count(column == value) >= MAX_UNPAID_PER_CONTACT:
+            raise OrderError(
+                "contact_email", N_("You have too many unpaid orders. Pay or cancel one first.")
+            )
+
+    # The same pricing function as the page the customer saw; wholesale is snapshotted too.
+    quoted = quote_skus(tenant, [sku])[sku.id].quote
+    now = utcnow()
+    order = Order(
+        order_no=new_order_no(now),
+        status="pending_payment",
+        currency=sku_row["currency"],
+        total_cents=quoted.price_cents * quantity,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+        query_password_hash=generate_password_hash(query_password) if query_password else None,
+        customer_id=customer_id,
+        client_ip=client_ip[:45],
+        expires_at=now + timedelta(minutes=expiry_minutes),
+        created_at=now,
+    )
+    order.items.append(
+        OrderItem(
+            sku_id=sku.id,
+            product_id=sku.product_id,
+            product_name=product["title"],
+            sku_name=sku.name,
+            delivery_type=product["delivery_type"],
+            quantity=quantity,
+            unit_price_cents=quoted.price_cents,
+            unit_wholesale_cents=quoted.wholesale_cents,
+            unit_cost_cents=sku.cost_cents,
+            account_fields=account_fields or {},
+        )
+    )
+    order.events.append(OrderEvent(from_status=None, to_status="pending_payment", note="created"))
+    db.session.add(order)
+    db.session.add(OrderIndex(order_no=order.order_no, tenant_id=tenant.id, created_at=now))
+    try:
+        if product["delivery_type"] == "card_key":
+            inventory.reserve_keys(
+                sku.id, quantity, order_ref(tenant.id, order.order_no), order.expires_at
+            )
+        db.session.commit()
+    except inventory.InventoryError as error:
+        db.session.rollback()
+        raise OrderError("quantity", error.message, **error.params) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    if product["delivery_type"] == "card_key":
+        inventory.after_stock_change(sku.id)
+    return order
+
+
+def expire_order(tenant: TenantRef, order: Order, *, actor: str = "system") -> bool:
+    """Expire an unpaid order whose time is up and release its keys (caller commits)."""
+    if order.status != "pending_payment" or order.expires_at > utcnow():
+        return False
+    transition(order, "expired", actor=actor, note="payment window closed")
+    inventory.release_keys(order_ref(tenant.id, order.order_no))
+    return True
+
+
+def cancel_order(tenant: TenantRef, order: Order, *, actor: str, note: str = "") -> None:
+    """Cancel an unpaid order and release its keys (caller commits)."""
+    transition(order, "cancelled", actor=actor, note=note)
+    inventory.release_keys(order_ref(tenant.id, order.order_no))
+
+
+def expire_due_orders(tenant: TenantRef, limit: int = 500) -> int:
+    """The periodic job's work for one store: expire every unpaid order past its time."""
+    orders = db.session.scalars(
+        select(Order)
+        .where(Order.status == "pending_payment", Order.expires_at <= utcnow())
+        .order_by(Order.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    expired = sum(expire_order(tenant, order) for order in orders)
+    db.session.commit()
+    skus = {
+        item.sku_id for order in orders for item in order.items if item.delivery_type == "card_key"
+    }
+    for sku_id in skus:
+        inventory.after_stock_change(sku_id)
+    return expired
