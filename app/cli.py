@@ -51,9 +51,19 @@ def register(app) -> None:
     from app.catalog.cli import catalog_cli
     from app.demo import demo_cli
     from app.inventory.cli import keys_cli
+    from app.ledger.cli import ledger_cli
     from tenants.cli import tenants_cli
 
-    for command in (db_cli, tenants_cli, platform_cli, catalog_cli, keys_cli, demo_cli, serve):
+    for command in (
+        db_cli,
+        tenants_cli,
+        platform_cli,
+        catalog_cli,
+        keys_cli,
+        ledger_cli,
+        demo_cli,
+        serve,
+    ):
         app.cli.add_command(command)
 
     @app.shell_context_processor

@@ -2,6 +2,7 @@
 
 from app.catalog.models import Category, Product, Sku, SkuTierPrice, Supplier  # noqa: F401
 from app.inventory.models import CardKey, CardKeyBatch, KeyAccessLog  # noqa: F401
+from app.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction  # noqa: F401
 from app.merchant.models import StaffUser, StoreSettings  # noqa: F401
 from app.orders.models import Order, OrderEvent, OrderIndex, OrderItem  # noqa: F401
 from app.platform.models import PlatformUser  # noqa: F401

@@ -1,0 +1,1 @@
+"""The double-entry ledger: every business event posts one balanced transaction (shared schema)."""
