@@ -144,12 +144,13 @@ def configure_jobs(app) -> None:
 
 def register_blueprints(app) -> None:
     from app.merchant.views import bp as merchant
+    from app.payments.views import bp as payments
     from app.platform.views import bp as platform
     from app.signup.views import bp as signup
     from app.storefront.views import bp as storefront
     from app.web.views import bp as web
 
-    for blueprint in (web, signup, platform, merchant, storefront):
+    for blueprint in (web, signup, platform, payments, merchant, storefront):
         app.register_blueprint(blueprint)
 
 

@@ -66,3 +66,6 @@ def search():
     return render_theme(
         "shop/search.html", store=store, query=query, products=catalog.search(store, query)
     )
+
+
+import app.storefront.checkout  # noqa: E402,F401  (routes on this blueprint)

@@ -1,0 +1,1 @@
+"""Payments: one provider interface, signed callbacks, and what a confirmed payment sets off."""

@@ -1,0 +1,170 @@
+"""Starting payments and acting on confirmed ones: verify, lock, record, deliver, post — once.
+
+handle_event() runs bound to the order's store. It locks the order row, checks the amount and
+currency against what was asked, records the provider's transaction id (unique), moves the order
+and delivers card keys, and posts the ledger transaction — all in one database transaction.
+A repeated or concurrent notification finds the work done and returns without doing it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from sqlalchemy import select
+
+from app.catalog.models import Sku
+from app.db import utcnow
+from app.extensions import db
+from app.inventory import services as inventory
+from app.ledger.services import order_paid_entries, post, reversal_entries
+from app.orders.models import Order
+from app.orders.services import order_ref, transition
+from app.payments.models import Payment
+from app.payments.providers import CallbackEvent, InvalidCallback, provider
+from tenants.context import TenantRef
+
+log = logging.getLogger(__name__)
+
+
+def start_payment(tenant: TenantRef, order: Order, provider_name: str = "sandbox") -> str:
+    """Open a payment for an unpaid order; returns the URL the buyer pays at."""
+    if order.status != "pending_payment":
+        raise InvalidCallback("this order is not awaiting payment")
+    payment = Payment(
+        payment_no=f"P{order.order_no}{secrets.token_hex(3).upper()}",
+        tenant_id=tenant.id,
+        order_no=order.order_no,
+        provider=provider_name,
+        amount_cents=order.total_cents,
+        currency=order.currency,
+    )
+    db.session.add(payment)
+    db.session.commit()
+    return provider(provider_name).checkout_url(payment)
+
+
+def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) -> str:
+    """Apply a verified notification; returns what happened (for logs and tests)."""
+    payment = db.session.scalar(
+        select(Payment).where(Payment.payment_no == event.payment_no).with_for_update()
+    )
+    if payment is None or payment.tenant_id != tenant.id or payment.provider != provider_name:
+        raise InvalidCallback("unknown payment")
+    if (event.amount_cents, event.currency) != (payment.amount_cents, payment.currency):
+        raise InvalidCallback("amount or currency does not match the payment")
+    order = db.session.scalar(
+        select(Order).where(Order.order_no == payment.order_no).with_for_update()
+    )
+    if payment.status == "succeeded":
+        db.session.rollback()
+        return "duplicate"
+    if not event.succeeded:
+        payment.status = "failed"
+        db.session.commit()
+        return "declined"
+    payment.status, payment.succeeded_at = "succeeded", utcnow()
+    payment.provider_txn_id = f"{provider_name}:{event.provider_txn_id}"
+    outcome = _settle(tenant, order, payment)
+    db.session.commit()
+    for item in order.items:
+        if item.delivery_type == "card_key":
+            inventory.after_stock_change(item.sku_id)
+    return outcome
+
+
+def _settle(tenant: TenantRef, order: Order, payment: Payment) -> str:
+    """The money is in: record it, then deliver what can be delivered right now."""
+    ref = order_ref(tenant.id, order.order_no)
+    if order.status == "expired":
+        # Paid after the window closed: deliver if stock can still be had, else refund.
+        try:
+            for item in order.items:
+                if item.delivery_type == "card_key":
+                    inventory.reserve_keys(item.sku_id, item.quantity, ref, None)
+        except inventory.InventoryError:
+            transition(order, "paid", note=f"late payment {payment.payment_no}")
+            paid = _post_paid(tenant, order, payment)
+            transition(order, "refunded", note="sold out after the payment window; refunded")
+            post(f"order:{tenant.id}:{order.order_no}:refunded", "order_refunded",
+                 reversal_entries(paid), currency=order.currency, tenant_id=tenant.id)  # fmt: skip
+            payment.status = "refunded"
+            return "refunded"
+    transition(order, "paid", note=f"payment {payment.payment_no}")
+    order.paid_at = utcnow()
+    _post_paid(tenant, order, payment)
+    if all(item.delivery_type == "card_key" for item in order.items):
+        inventory.sell_keys(ref)
+        transition(order, "delivered", note="card keys delivered")
+        order.delivered_at = utcnow()
+        return "delivered"
+    return "paid"
+
+
+def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
+    entries: dict[str, int] = {}
+    for item in order.items:
+        sku = db.session.get(Sku, item.sku_id)
+        for code, amount in order_paid_entries(
+            tenant_id=tenant.id,
+            provider=payment.provider,
+            supplier_id=sku.supplier_id or 0,
+            retail_cents=item.unit_price_cents * item.quantity,
+            wholesale_cents=item.unit_wholesale_cents * item.quantity,
+            cost_cents=item.unit_cost_cents * item.quantity,
+        ):
+            entries[code] = entries.get(code, 0) + amount
+    transaction, _ = post(
+        f"order:{tenant.id}:{order.order_no}:paid",
+        "order_paid",
+        entries.items(),
+        currency=order.currency,
+        tenant_id=tenant.id,
+        description=f"payment {payment.payment_no}",
+    )
+    return transaction
+
+
+def delivered_keys(tenant: TenantRef, order: Order) -> list[tuple[str, str]]:
+    """The order's card keys in clear, for its buyer only (callers log the reveal)."""
+    from app.inventory.models import CardKey
+
+    keys = db.session.scalars(
+        select(CardKey)
+        .where(CardKey.order_ref == order_ref(tenant.id, order.order_no), CardKey.status == "sold")
+        .order_by(CardKey.id)
+    ).all()
+    return [inventory.reveal(key) for key in keys]
+
+
+def payment_store(payment_no: str) -> TenantRef | None:
+    """The store a payment belongs to, read without touching the request's session (which must
+    stay free to be bound to that store)."""
+    from tenants.engines import registry
+    from tenants.resolver import tenant_by_id
+
+    with registry().platform().connect() as conn:
+        tenant_id = conn.execute(
+            select(Payment.tenant_id).where(Payment.payment_no == payment_no)
+        ).scalar()
+    return tenant_by_id(tenant_id) if tenant_id is not None else None
+
+
+def process_notification(provider_name: str, params: dict) -> tuple[str, TenantRef | None]:
+    """Verify a provider's notification and apply it in its store. Raises InvalidCallback."""
+    from tenants.context import tenant_context
+
+    event = provider(provider_name).verify_callback(params)
+    tenant = payment_store(event.payment_no)
+    if tenant is None:
+        raise InvalidCallback("unknown payment")
+    with tenant_context(tenant):
+        try:
+            outcome = handle_event(tenant, provider_name, event)
+        except Exception:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
+    log.info("payment %s: %s", event.payment_no, outcome)
+    return outcome, tenant

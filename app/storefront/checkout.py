@@ -1,0 +1,114 @@
+"""Checkout (选择商品 → 填写信息 → 支付) and the order page with the delivered keys."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import Email, Length, Optional
+
+from app.extensions import db, limiter
+from app.i18n import translate
+from app.inventory.models import KeyAccessLog
+from app.net import client_ip
+from app.orders.models import STATUS_LABELS, Order
+from app.orders.services import OrderError, create_order
+from app.payments.services import delivered_keys, start_payment
+from app.storefront import catalog
+from app.storefront.access import token_matches
+from app.storefront.views import bp
+from app.web.themes import render_theme
+from tenants.context import current_tenant
+
+
+class CheckoutForm(FlaskForm):
+    contact_email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
+    contact_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    query_password = PasswordField(
+        _l("Query password (to look the order up later)"), validators=[Optional(), Length(max=64)]
+    )
+
+
+def _chosen():
+    """The product, SKU row and quantity the customer chose (from the query string)."""
+    store = current_tenant._get_current_object()
+    try:
+        sku_id = int(request.values.get("sku", ""))
+        quantity = int(request.values.get("quantity", "1"))
+    except ValueError:
+        abort(404)
+    sku = catalog.visible_sku(store, sku_id)
+    if sku is None:
+        abort(404)
+    product = catalog.product(store, sku.product_id)
+    row = next(s for s in product["skus"] if s["id"] == sku_id)
+    return store, product, row, quantity
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def checkout():
+    store, product, row, quantity = _chosen()
+    form = CheckoutForm()
+    fields = product["input_schema"]
+    if form.validate_on_submit():
+        account = {f["name"]: request.form.get(f"field_{f['name']}", "").strip() for f in fields}
+        try:
+            order = create_order(
+                store,
+                sku_id=row["id"],
+                quantity=quantity,
+                contact_email=form.contact_email.data or "",
+                contact_phone=form.contact_phone.data or "",
+                query_password=form.query_password.data or None,
+                client_ip=client_ip(),
+                account_fields=account,
+            )
+        except OrderError as error:
+            target = getattr(form, error.field, None)
+            message = translate(error.message, **error.params)
+            (target.errors if target is not None else form.form_errors).append(message)
+        else:
+            return redirect(start_payment(store, order))
+    status = 400 if request.method == "POST" else 200
+    return render_theme(
+        "shop/checkout.html",
+        store=store,
+        product=product,
+        sku=row,
+        quantity=quantity,
+        total_cents=row["price_cents"] * quantity,
+        form=form,
+        fields=fields,
+    ), status
+
+
+@bp.get("/order/<order_no>")
+@limiter.limit("60 per minute")
+def order_page(order_no: str):
+    """The buyer's order page (signed link): status, and the keys once delivered."""
+    store = current_tenant._get_current_object()
+    if not token_matches(store, order_no, request.args.get("t", "")):
+        abort(404)
+    order = db.session.scalar(select(Order).where(Order.order_no == order_no))
+    if order is None:
+        abort(404)
+    keys = []
+    if order.status == "delivered":
+        keys = delivered_keys(store, order)
+        db.session.add(
+            KeyAccessLog(
+                actor=f"buyer:{client_ip()}", action="reveal", key_count=len(keys),
+                detail=f"order {store.id}:{order_no}",
+            )
+        )  # fmt: skip
+        db.session.commit()
+    return render_theme(
+        "shop/order.html",
+        store=store,
+        order=order,
+        keys=keys,
+        status_label=translate(STATUS_LABELS[order.status]),
+    )
