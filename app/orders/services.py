@@ -7,6 +7,7 @@ sells it, expiry or cancellation releases it), in the same transaction as the or
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -83,6 +84,22 @@ def _unpaid_count(*conditions) -> int:
     )
 
 
+def _checked_account_fields(schema: list[dict], values: dict) -> dict:
+    """The top-up account fields the product asks for, each matching its pattern; nothing else."""
+    checked = {}
+    for field in schema:
+        value = str(values.get(field["name"], "")).strip()
+        if not value or len(value) > 200 or not re.fullmatch(field["regex"], value):
+            raise OrderError(
+                f"field_{field['name']}",
+                N_("Check %(label)s: for example %(example)s."),
+                label=field["label"],
+                example=field["example"],
+            )
+        checked[field["name"]] = value
+    return checked
+
+
 def create_order(
     tenant: TenantRef,
     *,
@@ -115,6 +132,7 @@ def create_order(
             low=sku_row["min_quantity"],
             high=sku_row["max_quantity"],
         )
+    account_fields = _checked_account_fields(product["input_schema"], account_fields or {})
     contact_email, contact_phone = contact_email.strip().lower(), contact_phone.strip()
     if not (contact_email or contact_phone or customer_id):
         raise OrderError("contact_email", N_("Leave an e-mail address or a phone number."))
@@ -158,7 +176,7 @@ def create_order(
             unit_price_cents=quoted.price_cents,
             unit_wholesale_cents=quoted.wholesale_cents,
             unit_cost_cents=sku.cost_cents,
-            account_fields=account_fields or {},
+            account_fields=account_fields,
         )
     )
     order.events.append(OrderEvent(from_status=None, to_status="pending_payment", note="created"))

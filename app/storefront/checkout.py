@@ -69,7 +69,10 @@ def checkout():
         except OrderError as error:
             target = getattr(form, error.field, None)
             message = translate(error.message, **error.params)
-            (target.errors if target is not None else form.form_errors).append(message)
+            if target is not None:
+                target.errors.append(message)
+            else:  # the SKU, quantity or a top-up account field
+                form.form_errors.append(message)
         else:
             return redirect(start_payment(store, order))
     status = 400 if request.method == "POST" else 200
