@@ -191,3 +191,23 @@ def test_a_declined_payment_leaves_the_order_unpaid(app, make_store, site, apex)
     assert declined.status_code == 302
     order_no = re.search(r"/order/(\d+)", declined.headers["Location"]).group(1)
     assert order_status(app, store, order_no) == "pending_payment"
+
+
+def test_the_buyer_is_emailed_the_keys_once(app, backend, make_store, site, apex):
+    from tests.test_jobs import outbox_messages, wait_for_jobs
+    from workers.runner import execute
+
+    store = make_store(name="Mail Shop")
+    item = make_product(app, skus=[(1000, 800)])
+    secret = f"MAIL-{uuid.uuid4().hex}"
+    add_keys(app, item["sku_ids"][0], [secret])
+    email = f"mail-{uuid.uuid4().hex[:6]}@example.com"
+    pay_path, _ = open_order(app, site, store, item["sku_ids"][0], email=email)
+    apex.submit(pay_path, {"decision": "approve"})
+    with app.app_context():
+        wait_for_jobs(app, backend)
+    messages = outbox_messages(app, email)
+    assert len(messages) == 1 and secret in messages[0] and "/order/" in messages[0]
+    order_no = pay_path.rsplit("/", 1)[1][1:19]
+    execute(app, "workers.jobs.orders.send_delivery_email", store.id, [order_no])
+    assert len(outbox_messages(app, email)) == 1

@@ -1,10 +1,11 @@
 """enqueue(): the ONLY place that knows whether jobs go to RQ (REDIS_URL) or run in-process.
 
 Jobs are dotted paths of functions taking ids only. A job enqueued while the database session has
-a transaction open is held until that transaction commits (and dropped if it rolls back), so a
-worker never sees work that the database does not. `job_key` makes the job id a business key: a
-job with the same key is not enqueued again while one is queued or running; `unique_for` also
-refuses repeats for that many seconds (periodic jobs use it so several schedulers enqueue once).
+uncommitted writes is held until that transaction commits (and dropped if it rolls back), so a
+worker never sees work that the database does not; with no writes pending it goes at once.
+`job_key` makes the job id a business key: a job with the same key is not enqueued again while
+one is queued or running; `unique_for` also refuses repeats for that many seconds (periodic jobs
+use it so several schedulers enqueue once).
 """
 
 from __future__ import annotations
@@ -60,14 +61,31 @@ def enqueue(
     from app.extensions import db
 
     session = db.session()
-    if session.in_transaction():
+    if session.in_transaction() and _has_writes(session):
         session.info.setdefault("kameng_pending_jobs", []).append(spec)
     else:
+        # Nothing uncommitted that the job could depend on (at most an open read): send it now.
         backend().submit(spec)
+
+
+def _has_writes(session) -> bool:
+    return bool(session.info.get("kameng_wrote") or session.new or session.dirty or session.deleted)
+
+
+@event.listens_for(TenantSession, "after_flush")
+def _note_flush(session, _context):
+    session.info["kameng_wrote"] = True
+
+
+@event.listens_for(TenantSession, "do_orm_execute")
+def _note_dml(state):
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info["kameng_wrote"] = True
 
 
 @event.listens_for(TenantSession, "after_commit")
 def _submit_pending_jobs(session):
+    session.info.pop("kameng_wrote", None)
     specs = session.info.pop("kameng_pending_jobs", None)
     if specs:
         jobs = backend()
@@ -77,6 +95,7 @@ def _submit_pending_jobs(session):
 
 @event.listens_for(TenantSession, "after_rollback")
 def _drop_pending_jobs(session):
+    session.info.pop("kameng_wrote", None)
     session.info.pop("kameng_pending_jobs", None)
 
 

@@ -70,6 +70,16 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
     for item in order.items:
         if item.delivery_type == "card_key":
             inventory.after_stock_change(item.sku_id)
+    if outcome == "delivered":
+        from workers.queue import enqueue
+
+        enqueue(
+            "workers.jobs.orders.send_delivery_email",
+            order.order_no,
+            tenant_id=tenant.id,
+            queue="notifications",
+            job_key=f"delivery-email:{tenant.id}:{order.order_no}",
+        )
     return outcome
 
 

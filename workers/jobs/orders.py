@@ -25,3 +25,42 @@ def expire_orders_everywhere() -> int:
 
 def expire_store_orders() -> int:
     return expire_due_orders(require_tenant())
+
+
+def send_delivery_email(order_no: str) -> bool:
+    """E-mail the buyer their keys and the order's link, once per order (bound to its store)."""
+    from flask import current_app
+    from flask_babel import force_locale, gettext
+
+    from app.db import utcnow
+    from app.inventory.models import KeyAccessLog
+    from app.mail.services import send_template
+    from app.orders.models import Order
+    from app.payments.services import delivered_keys
+    from app.storefront.access import order_page_url
+
+    store = require_tenant()
+    order = db.session.scalar(select(Order).where(Order.order_no == order_no).with_for_update())
+    if order is None or order.status != "delivered" or not order.contact_email:
+        return False
+    if order.delivery_emailed_at is not None:
+        return False
+    keys = delivered_keys(store, order)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        send_template(
+            order.contact_email,
+            gettext("Your order %(no)s from %(store)s", no=order.order_no, store=store.name),
+            "order_delivered",
+            order=order,
+            keys=keys,
+            store=store,
+            url=order_page_url(store, order.order_no),
+        )
+    order.delivery_emailed_at = utcnow()
+    db.session.add(
+        KeyAccessLog(
+            actor=f"email:{order.contact_email}", action="reveal", key_count=len(keys),
+            detail=f"order {store.id}:{order.order_no} e-mailed",
+        )
+    )  # fmt: skip
+    return True
