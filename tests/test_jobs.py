@@ -18,11 +18,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def outbox_messages(app, to: str) -> list[str]:
+    """Decoded text of the e-mails written to the outbox for `to` (headers, then the body)."""
+    from email import policy
+    from email.parser import BytesParser
+
     folder = Path(app.config["INSTANCE_PATH"]) / "outbox"
     if not folder.exists():
         return []
-    texts = [p.read_text() for p in folder.glob("*.eml")]
-    return [t for t in texts if f"To: {to}" in t]
+    found = []
+    for path in folder.glob("*.eml"):
+        message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        if message["To"] == to:
+            found.append(
+                f"To: {message['To']}\nSubject: {message['Subject']}\n\n"
+                + message.get_body(("plain",)).get_content()
+            )
+    return found
 
 
 def run_worker_burst(backend_info):
