@@ -211,3 +211,41 @@ def test_the_buyer_is_emailed_the_keys_once(app, backend, make_store, site, apex
     order_no = pay_path.rsplit("/", 1)[1][1:19]
     execute(app, "workers.jobs.orders.send_delivery_email", store.id, [order_no])
     assert len(outbox_messages(app, email)) == 1
+
+
+def test_guests_look_orders_up_with_their_query_password_only(app, backend, make_store, site, apex):
+    from tests.test_jobs import outbox_messages, wait_for_jobs
+
+    store = make_store()
+    item = make_product(app, skus=[(1000, 800)])
+    add_keys(app, item["sku_ids"][0], [f"L-{uuid.uuid4().hex}"])
+    email = f"look-{uuid.uuid4().hex[:6]}@example.com"
+    pay_path, shop = open_order(app, site, store, item["sku_ids"][0], email=email)
+    order_no = pay_path.rsplit("/", 1)[1][1:19]
+    visitor = site(f"{store.slug}.{APEX}")
+    found = visitor.submit("/lookup", {"needle": email, "query_password": "lookup-1"})
+    assert order_no in found.get_data(as_text=True) and "/order/" in found.get_data(as_text=True)
+    by_number = visitor.submit("/lookup", {"needle": order_no, "query_password": "lookup-1"})
+    assert f"/order/{order_no}?t=" in by_number.get_data(as_text=True)
+    wrong = visitor.submit("/lookup", {"needle": email, "query_password": "guess-123"})
+    nobody = visitor.submit(
+        "/lookup", {"needle": "nobody@example.com", "query_password": "guess-123"}
+    )
+    assert order_no not in wrong.get_data(as_text=True)
+    assert (
+        wrong.get_data(as_text=True).count("没有匹配")
+        == nobody.get_data(as_text=True).count("没有匹配")
+        == 1
+    )
+    # Only the contact: the links go to that address, and the page says the same either way.
+    mailed = visitor.submit("/lookup", {"needle": email, "query_password": ""}).get_data(
+        as_text=True
+    )
+    silent = visitor.submit("/lookup", {"needle": "nobody@example.com", "query_password": ""})
+    assert order_no not in mailed
+    assert "已通过邮件发送" in mailed and "已通过邮件发送" in silent.get_data(as_text=True)
+    with app.app_context():
+        wait_for_jobs(app, backend)
+    messages = outbox_messages(app, email)
+    assert any(f"/order/{order_no}?t=" in m for m in messages)
+    assert outbox_messages(app, "nobody@example.com") == []

@@ -231,3 +231,37 @@ def expire_due_orders(tenant: TenantRef, limit: int = 500) -> int:
     for sku_id in skus:
         inventory.after_stock_change(sku_id)
     return expired
+
+
+def lookup_orders(contact_or_order_no: str, query_password: str, limit: int = 20) -> list[Order]:
+    """Guest lookup (订单查询): orders matching an order number, e-mail or phone AND the query
+    password chosen at checkout. Knowing only the contact or number finds nothing."""
+    from werkzeug.security import check_password_hash
+
+    needle = (contact_or_order_no or "").strip()
+    if not needle or not query_password:
+        return []
+    candidates = db.session.scalars(
+        select(Order)
+        .where(
+            (Order.order_no == needle)
+            | (Order.contact_email == needle.lower())
+            | (Order.contact_phone == needle)
+        )
+        .where(Order.query_password_hash.is_not(None))
+        .order_by(Order.created_at.desc())
+        .limit(limit)
+    ).all()
+    return [o for o in candidates if check_password_hash(o.query_password_hash, query_password)]
+
+
+def orders_for_contact(email: str, limit: int = 20) -> list[Order]:
+    """The orders placed with this e-mail address (for the e-mailed lookup links)."""
+    return list(
+        db.session.scalars(
+            select(Order)
+            .where(Order.contact_email == (email or "").strip().lower())
+            .order_by(Order.created_at.desc())
+            .limit(limit)
+        )
+    )

@@ -1,4 +1,4 @@
-"""Checkout (选择商品 → 填写信息 → 支付) and the order page with the delivered keys."""
+"""Checkout (选择商品 → 填写信息 → 支付), the order page with the delivered keys, order lookup."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from app.i18n import translate
 from app.inventory.models import KeyAccessLog
 from app.net import client_ip
 from app.orders.models import STATUS_LABELS, Order
-from app.orders.services import OrderError, create_order
+from app.orders.services import OrderError, create_order, lookup_orders
 from app.payments.services import delivered_keys, start_payment
 from app.storefront import catalog
-from app.storefront.access import token_matches
+from app.storefront.access import order_page_url, token_matches
 from app.storefront.views import bp
 from app.web.themes import render_theme
 from tenants.context import current_tenant
@@ -114,4 +114,50 @@ def order_page(order_no: str):
         order=order,
         keys=keys,
         status_label=translate(STATUS_LABELS[order.status]),
+    )
+
+
+class LookupForm(FlaskForm):
+    needle = StringField(_l("Order number, e-mail or phone"), validators=[Length(max=254)])
+    query_password = PasswordField(_l("Query password"), validators=[Optional(), Length(max=64)])
+
+
+@bp.route("/lookup", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def lookup():
+    """Order lookup: with the query password, links to the matching orders; with an e-mail
+    address alone, the links are e-mailed to it. The answer never says whether anything exists."""
+    from workers.queue import enqueue
+
+    store = current_tenant._get_current_object()
+    form = LookupForm()
+    found, notice = None, None
+    if form.validate_on_submit():
+        needle = (form.needle.data or "").strip()
+        if form.query_password.data:
+            found = [
+                (order, order_page_url(store, order.order_no))
+                for order in lookup_orders(needle, form.query_password.data)
+            ]
+        elif "@" in needle:
+            enqueue(
+                "workers.jobs.orders.send_lookup_links",
+                needle.lower(),
+                tenant_id=store.id,
+                queue="notifications",
+                job_key=f"lookup-links:{store.id}:{needle.lower()}",
+                unique_for=60,
+            )
+            notice = translate(
+                "If orders were placed with this address, we have e-mailed their links."
+            )
+        else:
+            notice = translate("Enter the query password you chose at checkout.")
+    return render_theme(
+        "shop/lookup.html",
+        store=store,
+        form=form,
+        found=found,
+        notice=notice,
+        status_labels={k: translate(v) for k, v in STATUS_LABELS.items()},
     )

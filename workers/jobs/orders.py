@@ -64,3 +64,27 @@ def send_delivery_email(order_no: str) -> bool:
         )
     )  # fmt: skip
     return True
+
+
+def send_lookup_links(email: str) -> int:
+    """E-mail signed links to the orders placed with this address in the bound store."""
+    from flask import current_app
+    from flask_babel import force_locale, gettext
+
+    from app.mail.services import send_template
+    from app.orders.services import orders_for_contact
+    from app.storefront.access import order_page_url
+
+    store = require_tenant()
+    orders = orders_for_contact(email)
+    if not orders:
+        return 0
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        send_template(
+            email,
+            gettext("Your orders at %(store)s", store=store.name),
+            "order_links",
+            store=store,
+            links=[(order, order_page_url(store, order.order_no)) for order in orders],
+        )
+    return len(orders)
