@@ -249,3 +249,35 @@ def test_guests_look_orders_up_with_their_query_password_only(app, backend, make
     messages = outbox_messages(app, email)
     assert any(f"/order/{order_no}?t=" in m for m in messages)
     assert outbox_messages(app, "nobody@example.com") == []
+
+
+def test_store_staff_see_their_orders_masked_and_cancel_unpaid_ones(app, make_store, site, apex):
+    store = make_store(password="owner-pass-1")
+    other = make_store(password="owner-pass-1")
+    item = make_product(app, skus=[(1000, 800)])
+    secret = f"ADM-{uuid.uuid4().hex}"
+    add_keys(app, item["sku_ids"][0], [secret, f"ADM-{uuid.uuid4().hex}"])
+    paid_path, _ = open_order(app, site, store, item["sku_ids"][0], email="alice@example.com")
+    apex.submit(paid_path, {"decision": "approve"})
+    unpaid_path, _ = open_order(app, site, store, item["sku_ids"][0], email="bob@example.com")
+    paid_no, unpaid_no = paid_path.rsplit("/", 1)[1][1:19], unpaid_path.rsplit("/", 1)[1][1:19]
+
+    admin = site(f"{store.slug}.{APEX}")
+    admin.login_store(f"owner@{store.slug}.example.com", "owner-pass-1")
+    listing = admin.get("/admin/orders").get_data(as_text=True)
+    assert paid_no in listing and unpaid_no in listing
+    assert "a***@example.com" in listing and "alice@example.com" not in listing
+    assert paid_no in admin.get("/admin/orders?status=delivered").get_data(as_text=True)
+    assert unpaid_no not in admin.get("/admin/orders?status=delivered").get_data(as_text=True)
+    detail = admin.get(f"/admin/orders/{paid_no}").get_data(as_text=True)
+    assert secret not in detail and f"{secret[:4]}****{secret[-4:]}" in detail
+
+    token = admin.csrf_token(f"/admin/orders/{unpaid_no}")
+    admin.post(f"/admin/orders/{unpaid_no}/cancel", data={"csrf_token": token})
+    assert order_status(app, store, unpaid_no) == "cancelled"
+    admin.post(f"/admin/orders/{paid_no}/cancel", data={"csrf_token": token})
+    assert order_status(app, store, paid_no) == "delivered"  # paid orders cannot be cancelled
+
+    stranger = site(f"{other.slug}.{APEX}")
+    stranger.login_store(f"owner@{other.slug}.example.com", "owner-pass-1")
+    assert stranger.get(f"/admin/orders/{paid_no}").status_code == 404

@@ -70,3 +70,4 @@ def settings():
 
 
 import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)
+import app.merchant.order_views  # noqa: E402,F401  (routes on this blueprint)
