@@ -61,37 +61,16 @@ def page_lru() -> LRU:
 
 
 class LocalCache:
+    """The in-process cache of the embedded default (one process, no Redis)."""
+
     def __init__(self, max_items: int = 10_000):
-        self._data: dict[str, tuple[float, str]] = {}
+        self._data: dict[str, tuple[float, bytes]] = {}
+        # Version counters live apart from cached values: evicting values must never reset them.
+        self._versions: dict[str, int] = {}
         self._lock = threading.Lock()
         self._max = max_items
         self.memo = LRU(2000)  # built values under versioned keys
         self.pages = page_lru()
-
-    def get(self, key: str):
-        item = self._data.get(key)
-        if item is None or item[0] < time.monotonic():
-            return None
-        return json.loads(item[1])
-
-    def set(self, key: str, value, ttl: int) -> None:
-        with self._lock:
-            if len(self._data) >= self._max:
-                self._data.clear()
-            self._data[key] = (time.monotonic() + ttl, json.dumps(value))
-
-    def incr(self, key: str) -> int:
-        with self._lock:
-            current = int(json.loads(self._data.get(key, (0, "0"))[1])) + 1
-            self._data[key] = (float("inf"), json.dumps(current))
-            return current
-
-    def get_int(self, key: str) -> int:
-        value = self.get(key)
-        return int(value) if value is not None else 0
-
-    def get_ints(self, keys: list[str]) -> list[int]:
-        return [self.get_int(key) for key in keys]
 
     def get_bytes(self, key: str) -> bytes | None:
         item = self._data.get(key)
@@ -104,6 +83,24 @@ class LocalCache:
             if len(self._data) >= self._max:
                 self._data.clear()
             self._data[key] = (time.monotonic() + ttl, value)
+
+    def get(self, key: str):
+        raw = self.get_bytes(key)
+        return json.loads(raw) if raw is not None else None
+
+    def set(self, key: str, value, ttl: int) -> None:
+        self.set_bytes(key, json.dumps(value).encode(), ttl)
+
+    def incr(self, key: str) -> int:
+        with self._lock:
+            self._versions[key] = self._versions.get(key, 0) + 1
+            return self._versions[key]
+
+    def get_int(self, key: str) -> int:
+        return self._versions.get(key, 0)
+
+    def get_ints(self, keys: list[str]) -> list[int]:
+        return [self._versions.get(key, 0) for key in keys]
 
 
 class RedisCache:

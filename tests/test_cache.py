@@ -22,11 +22,13 @@ def test_lru_evicts_the_least_recently_used_by_count_and_by_bytes():
     assert sized.get("y") is None and sized.get("x") == b"123" and sized.get("z") == b"12345"
 
 
-def test_local_versions_only_grow():
-    cache = LocalCache()
+def test_local_versions_only_grow_and_survive_eviction():
+    cache = LocalCache(max_items=2)
     assert cache.get_ints(["v"]) == [0]
     assert cache.incr("v") == 1 and cache.incr("v") == 2
-    assert cache.get_int("v") == 2
+    for n in range(5):  # fill the value store past its bound: it is cleared, versions stay
+        cache.set(f"k{n}", {"n": n}, 60)
+    assert cache.get_int("v") == 2 and cache.get("k4") == {"n": 4}
 
 
 def test_versions_bumped_in_one_process_are_seen_by_another(backend):

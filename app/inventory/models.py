@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import SharedModel, UtcDateTime, utcnow
+from app.db import BigId, SharedModel, UtcDateTime, utcnow
 from app.i18n import N_
 
 KEY_STATUSES = ("available", "reserved", "sold", "void")
@@ -17,7 +17,6 @@ KEY_STATUS_LABELS = {
     "sold": N_("Sold"),
     "void": N_("Void"),
 }
-BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class CardKeyBatch(SharedModel):

@@ -14,9 +14,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import SharedModel, UtcDateTime, utcnow
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from app.db import BigId, SharedModel, UtcDateTime, utcnow
 
 
 class LedgerAccount(SharedModel):

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import SharedModel, TenantModel, UtcDateTime, utcnow
+from app.db import BigId, SharedModel, TenantModel, UtcDateTime, utcnow
 from app.i18n import N_
 
 ORDER_STATUSES = (
@@ -35,7 +35,6 @@ STATUS_LABELS = {
     "refunded": N_("Refunded"),
     "partially_refunded": N_("Partially refunded"),
 }
-BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class OrderIndex(SharedModel):

@@ -7,9 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import SharedModel, UtcDateTime, utcnow
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from app.db import BigId, SharedModel, UtcDateTime, utcnow
 
 
 class Payment(SharedModel):

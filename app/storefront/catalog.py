@@ -21,7 +21,7 @@ from app.inventory.models import CardKey
 from app.merchant.services import get_settings
 from app.pricing.engine import Markup, RuleSet
 from app.pricing.models import PriceRule, ProductListing
-from app.pricing.services import quote_for, tier_for
+from app.pricing.services import category_paths, quote_for, tier_for
 from tenants.context import TenantRef
 
 LOW_STOCK_SHOWN_BELOW = 10
@@ -51,14 +51,7 @@ def available_by_sku() -> dict[int, int]:
 
 def build_base() -> dict:
     categories = db.session.scalars(select(Category).order_by(Category.position, Category.id)).all()
-    parents = {c.id: c.parent_id for c in categories}
-    paths = {}
-    for category in categories:
-        path, node = [], category.id
-        while node is not None and node not in path:
-            path.append(node)
-            node = parents.get(node)
-        paths[category.id] = path
+    paths = category_paths()
     tiers: dict[int, dict[str, int]] = {}
     for sku_id, tier, cents in db.session.execute(
         select(SkuTierPrice.sku_id, SkuTierPrice.tier, SkuTierPrice.wholesale_cents)
