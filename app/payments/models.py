@@ -20,7 +20,8 @@ class Payment(SharedModel):
     provider: Mapped[str] = mapped_column(String(20))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|succeeded|failed|refunded
+    # pending | succeeded | failed | refunded
+    status: Mapped[str] = mapped_column(String(12), default="pending")
     provider_txn_id: Mapped[str | None] = mapped_column(String(80), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     succeeded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
