@@ -1,4 +1,4 @@
-"""Sign-in sessions for back-office accounts, bound to the site that issued them."""
+"""Sign-in sessions for accounts (platform, store staff, store customers), bound to their site."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ HANDOFF_MAX_AGE_SECONDS = 120
 
 
 class Account(PasswordMixin, UserMixin):
-    """Columns and login ids shared by PlatformUser and StaffUser (ids say which site)."""
+    """Columns and login ids shared by PlatformUser, StaffUser and Customer (ids say which kind)."""
 
     login_kind: str
 
@@ -34,15 +34,31 @@ class Account(PasswordMixin, UserMixin):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
+    @property
+    def can_sign_in(self) -> bool:
+        """Whether this account may sign in and stay signed in (models add their own bars)."""
+        return self.is_active
+
     def get_id(self) -> str:
-        if self.login_kind == "store":
-            return f"store:{require_tenant().id}:{self.id}"
+        if self.login_kind in STORE_LOGIN_KINDS:
+            return f"{self.login_kind}:{require_tenant().id}:{self.id}"
         return f"platform:{self.id}"
+
+
+# Login kinds whose accounts live in a store's schema: its staff and its customers. Each kind is
+# its own identity (own table, own id prefix), so one can never pass for the other.
+STORE_LOGIN_KINDS = ("store", "customer")
+
+
+def _store_account_model(kind: str):
+    from app.customers.models import Customer
+    from app.merchant.models import StaffUser
+
+    return {"store": StaffUser, "customer": Customer}[kind]
 
 
 @login_manager.user_loader
 def load_account(login_id: str):
-    from app.merchant.models import StaffUser
     from app.platform.models import PlatformUser
 
     kind, _, rest = login_id.partition(":")
@@ -50,12 +66,12 @@ def load_account(login_id: str):
     user = None
     if kind == "platform" and site.kind == PLATFORM:
         user = db.session.get(PlatformUser, int(rest))
-    elif kind == "store" and site.kind == STORE:
+    elif kind in STORE_LOGIN_KINDS and site.kind == STORE:
         tenant_id, _, user_id = rest.partition(":")
         tenant = get_current_tenant()
         if tenant is not None and tenant_id == str(tenant.id):
-            user = db.session.get(StaffUser, int(user_id))
-    return user if user is not None and user.is_active else None
+            user = db.session.get(_store_account_model(kind), int(user_id))
+    return user if user is not None and user.can_sign_in else None
 
 
 def authenticate(model, email: str, password: str):
@@ -67,7 +83,7 @@ def authenticate(model, email: str, password: str):
         # Spend the same time as a real check so timing does not reveal which e-mails exist.
         PasswordMixin.check_password(_DUMMY, password or "x")
         return None
-    if not user.is_active or not user.check_password(password):
+    if not user.can_sign_in or not user.check_password(password):
         return None
     return user
 

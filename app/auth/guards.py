@@ -1,4 +1,4 @@
-"""View guards for the two back-offices."""
+"""View guards for the two back-offices and the storefront customer pages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask_login import current_user
 
 
 def login_required_for(login_kind: str, login_endpoint: str):
-    """Require a signed-in account of `login_kind` ("platform" or "store") on this site."""
+    """Require a signed-in account of `login_kind` ("platform", "store", "customer") here."""
 
     def decorator(view):
         @wraps(view)

@@ -1,4 +1,5 @@
-"""Sign-in and sign-out views shared by the platform console and the store back-office."""
+"""Sign-in and sign-out views shared by the platform console, the store back-office and the
+storefront's customer accounts."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from app.i18n import translate
 from app.web.site import render_console
 
 
-def _login_limit() -> str:
+def login_rate_limit() -> str:
+    """The limit on sign-in attempts (and other password forms) per client address."""
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
-def add_login_routes(bp, model, template: str, home_endpoint: str) -> None:
-    """Register `/login` (rate-limited) and `/logout` for accounts of `model` on `bp`."""
+def add_login_routes(bp, model, template: str, home_endpoint: str, render=render_console) -> None:
+    """Register `/login` (rate-limited) and `/logout` for accounts of `model` on `bp`;
+    `render(template, **context)` draws the page (a console page unless told otherwise)."""
 
     def login():
         form = LoginForm()
@@ -28,7 +31,7 @@ def add_login_routes(bp, model, template: str, home_endpoint: str) -> None:
                 return redirect(safe_next(request.args.get("next"), url_for(home_endpoint)))
             form.password.errors.append(translate("Wrong e-mail or password."))
         status = 401 if request.method == "POST" else 200
-        return render_console(template, form=form), status
+        return render(template, form=form), status
 
     def logout():
         sign_out()
@@ -36,6 +39,6 @@ def add_login_routes(bp, model, template: str, home_endpoint: str) -> None:
 
     # Distinct names: the limiter keeps its counters per view name.
     login.__name__ = login.__qualname__ = f"{bp.name}_login"
-    login = limiter.limit(_login_limit, methods=["POST"])(login)
+    login = limiter.limit(login_rate_limit, methods=["POST"])(login)
     bp.add_url_rule("/login", "login", login, methods=["GET", "POST"])
     bp.add_url_rule("/logout", "logout", logout, methods=["POST"])
