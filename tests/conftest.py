@@ -10,6 +10,10 @@ import uuid
 import pytest
 
 from tests.support import backends
+from tests.support.gateways.alipay import fake_alipay  # noqa: F401  (fixture)
+from tests.support.gateways.epay import fake_epay  # noqa: F401  (fixture)
+from tests.support.gateways.stripe import fake_stripe  # noqa: F401  (fixture)
+from tests.support.gateways.wechat import fake_wechat  # noqa: F401  (fixture)
 from tests.support.web import SiteClient
 
 BACKENDS = backends.available()
