@@ -52,6 +52,7 @@ def register(app) -> None:
     from app.demo import demo_cli
     from app.inventory.cli import keys_cli
     from app.ledger.cli import ledger_cli
+    from app.payments.cli import payments_cli
     from tenants.cli import tenants_cli
 
     for command in (
@@ -61,6 +62,7 @@ def register(app) -> None:
         catalog_cli,
         keys_cli,
         ledger_cli,
+        payments_cli,
         demo_cli,
         serve,
     ):

@@ -95,6 +95,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "JOBS_IN_PROCESS": None,
         # The periodic scheduler runs inside the web process only in the embedded default.
         "RUN_SCHEDULER_IN_PROCESS": _env_bool("RUN_SCHEDULER_IN_PROCESS", False),
+        # The sandbox payment provider (anyone can approve their own payment): on by default only
+        # in the embedded default (SQLite); never turn it on where real goods are sold.
+        "SANDBOX_PAYMENTS": _env_bool("SANDBOX_PAYMENTS", database_url.startswith("sqlite")),
         "TESTING": False,
     }
     config.update(overrides)

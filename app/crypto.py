@@ -75,3 +75,16 @@ def init_app(app) -> None:
     app.extensions[EXTENSION_KEY] = KeyRing(
         app.config["DATA_ENCRYPTION_KEYS"], app.config["DATA_HMAC_KEY"]
     )
+
+
+def seal_text(plaintext: str, purpose: str) -> str:
+    """Encrypt a short secret for a text column: "key_id:base64(nonce+ciphertext)". The purpose
+    (e.g. "payment-provider:alipay") is bound as associated data, so a value cannot be moved."""
+    sealed = keyring().seal(plaintext.encode(), purpose.encode())
+    return f"{sealed.key_id}:{base64.urlsafe_b64encode(sealed.blob).decode()}"
+
+
+def open_text(token: str, purpose: str) -> str:
+    key_id, _, encoded = token.partition(":")
+    sealed = Sealed(key_id, base64.urlsafe_b64decode(encoded))
+    return keyring().open(sealed, purpose.encode()).decode()

@@ -1,11 +1,12 @@
 """Imports every model module, so both metadata collections are complete."""
 
 from app.catalog.models import Category, Product, Sku, SkuTierPrice, Supplier  # noqa: F401
+from app.customers.models import Customer  # noqa: F401
 from app.inventory.models import CardKey, CardKeyBatch, KeyAccessLog  # noqa: F401
 from app.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction  # noqa: F401
 from app.merchant.models import StaffUser, StoreSettings  # noqa: F401
 from app.orders.models import Order, OrderEvent, OrderIndex, OrderItem  # noqa: F401
-from app.payments.models import Payment  # noqa: F401
+from app.payments.models import Payment, ProviderConfig, Refund  # noqa: F401
 from app.platform.models import PlatformUser  # noqa: F401
 from app.pricing.models import PriceRule, ProductListing  # noqa: F401
 from tenants.models import Tenant, TenantDomain  # noqa: F401

@@ -23,6 +23,7 @@ class PeriodicJob:
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("welcome-sweep", "workers.jobs.tenants.sweep_welcome_emails", 60),
     PeriodicJob("expire-orders", "workers.jobs.orders.expire_orders_everywhere", 60),
+    PeriodicJob("retry-refunds", "workers.jobs.payments.retry_failed_refunds", 600),
 )
 
 

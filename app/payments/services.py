@@ -12,25 +12,51 @@ import logging
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.catalog.models import Sku
 from app.db import utcnow
 from app.extensions import db
 from app.inventory import services as inventory
-from app.ledger.services import order_paid_entries, post, reversal_entries
-from app.orders.models import Order
+from app.ledger.services import order_paid_entries, post
+from app.orders.models import Order, OrderEvent
 from app.orders.services import order_ref, transition
 from app.payments.models import Payment
-from app.payments.providers import CallbackEvent, InvalidCallback, provider
+from app.payments.providers import (
+    CallbackEvent,
+    InvalidCallback,
+    Notification,
+    PaymentRequest,
+    ProviderError,
+    ProviderUnavailable,
+)
+from app.payments.refunds import open_refund, paid_ledger_key, schedule_refund, unmatched_ledger_key
+from app.web.urls import platform_url
 from tenants.context import TenantRef
 
 log = logging.getLogger(__name__)
 
 
-def start_payment(tenant: TenantRef, order: Order, provider_name: str = "sandbox") -> str:
-    """Open a payment for an unpaid order; returns the URL the buyer pays at."""
+def start_payment(
+    tenant: TenantRef,
+    order: Order,
+    provider_name: str,
+    *,
+    return_url: str,
+    client_ip: str = "",
+    mobile: bool = False,
+) -> Payment:
+    """Open a payment for an unpaid order at one of the providers this store offers; the
+    returned payment says where to send the buyer (checkout_kind / checkout_payload)."""
+    from app.payments.config import load_provider
+
     if order.status != "pending_payment":
-        raise InvalidCallback("this order is not awaiting payment")
+        raise ProviderError("this order is not awaiting payment")
+    if provider_name not in offered_providers(tenant):
+        raise ProviderUnavailable(f"{provider_name} is not offered by this store")
+    gateway = load_provider(provider_name)
+    if order.currency not in gateway.currencies:
+        raise ProviderUnavailable(f"{provider_name} does not take {order.currency}")
     payment = Payment(
         payment_no=f"P{order.order_no}{secrets.token_hex(3).upper()}",
         tenant_id=tenant.id,
@@ -39,9 +65,39 @@ def start_payment(tenant: TenantRef, order: Order, provider_name: str = "sandbox
         amount_cents=order.total_cents,
         currency=order.currency,
     )
+    checkout = gateway.create(
+        PaymentRequest(
+            payment_no=payment.payment_no,
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+            description=_description(order),
+            return_url=return_url,
+            notify_url=platform_url(f"/payments/callback/{provider_name}"),
+            client_ip=client_ip,
+            mobile=mobile,
+        )
+    )
+    payment.checkout_kind, payment.checkout_payload = checkout.kind, checkout.payload
     db.session.add(payment)
     db.session.commit()
-    return provider(provider_name).checkout_url(payment)
+    return payment
+
+
+def _description(order: Order) -> str:
+    first = order.items[0]
+    name = f"{first.product_name} {first.sku_name} x{first.quantity}"
+    return f"{name} ({order.order_no})"[:120]
+
+
+def offered_providers(tenant: TenantRef) -> list[str]:
+    """The enabled providers this store offers, in the platform's order (store schema read)."""
+    from app.merchant.models import StoreSettings
+    from app.payments.config import enabled_providers
+
+    enabled = enabled_providers()
+    settings = db.session.get(StoreSettings, 1)
+    chosen = (settings.payment_providers if settings else None) or []
+    return [name for name in enabled if not chosen or name in chosen]
 
 
 def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) -> str:
@@ -56,7 +112,9 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
     order = db.session.scalar(
         select(Order).where(Order.order_no == payment.order_no).with_for_update()
     )
-    if payment.status == "succeeded":
+    if order is None:
+        raise InvalidCallback("the payment's order is not in this store")
+    if payment.status not in ("pending", "failed"):
         db.session.rollback()
         return "duplicate"
     if not event.succeeded:
@@ -64,9 +122,16 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
         db.session.commit()
         return "declined"
     payment.status, payment.succeeded_at = "succeeded", utcnow()
-    payment.provider_txn_id = f"{provider_name}:{event.provider_txn_id}"
-    outcome = _settle(tenant, order, payment)
-    db.session.commit()
+    payment.provider_txn_id = f"{provider_name}:{event.provider_txn_id}"[:80]
+    if order.status in ("pending_payment", "expired"):
+        outcome = _settle(tenant, order, payment)
+    else:
+        outcome = _refund_surplus_payment(tenant, order, payment)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the gateway transaction id was already used by another payment
+        db.session.rollback()
+        raise InvalidCallback("transaction id already recorded for another payment") from None
     for item in order.items:
         if item.delivery_type == "card_key":
             inventory.after_stock_change(item.sku_id)
@@ -86,6 +151,7 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
 def _settle(tenant: TenantRef, order: Order, payment: Payment) -> str:
     """The money is in: record it, then deliver what can be delivered right now."""
     ref = order_ref(tenant.id, order.order_no)
+    order.payment_no, order.payment_provider = payment.payment_no, payment.provider
     if order.status == "expired":
         # Paid after the window closed: deliver if stock can still be had, else refund.
         try:
@@ -94,11 +160,12 @@ def _settle(tenant: TenantRef, order: Order, payment: Payment) -> str:
                     inventory.reserve_keys(item.sku_id, item.quantity, ref, None)
         except inventory.InventoryError:
             transition(order, "paid", note=f"late payment {payment.payment_no}")
-            paid = _post_paid(tenant, order, payment)
+            order.paid_at = utcnow()
+            _post_paid(tenant, order, payment)
             transition(order, "refunded", note="sold out after the payment window; refunded")
-            post(f"order:{tenant.id}:{order.order_no}:refunded", "order_refunded",
-                 reversal_entries(paid), currency=order.currency, tenant_id=tenant.id)  # fmt: skip
-            payment.status = "refunded"
+            schedule_refund(
+                open_refund(payment, payment.amount_cents, actor="system", reason="sold out")
+            )
             return "refunded"
     transition(order, "paid", note=f"payment {payment.payment_no}")
     order.paid_at = utcnow()
@@ -109,6 +176,30 @@ def _settle(tenant: TenantRef, order: Order, payment: Payment) -> str:
         order.delivered_at = utcnow()
         return "delivered"
     return "paid"
+
+
+def _refund_surplus_payment(tenant: TenantRef, order: Order, payment: Payment) -> str:
+    """A second payment for an order already paid (or cancelled): hold it, refund it whole."""
+    post(
+        unmatched_ledger_key(payment.payment_no),
+        "payment_unmatched",
+        [(f"clearing:{payment.provider}", payment.amount_cents),
+         ("platform:refunds_due", -payment.amount_cents)],
+        currency=payment.currency,
+        tenant_id=tenant.id,
+        description=f"payment {payment.payment_no} for order {order.order_no} ({order.status})",
+    )  # fmt: skip
+    order.events.append(
+        OrderEvent(
+            from_status=order.status,
+            to_status=order.status,
+            note=f"extra payment {payment.payment_no} received; refunding it",
+        )
+    )
+    schedule_refund(
+        open_refund(payment, payment.amount_cents, actor="system", reason="order already settled")
+    )
+    return "refunded"
 
 
 def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
@@ -125,7 +216,7 @@ def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
         ):
             entries[code] = entries.get(code, 0) + amount
     transaction, _ = post(
-        f"order:{tenant.id}:{order.order_no}:paid",
+        paid_ledger_key(tenant.id, order.order_no),
         "order_paid",
         entries.items(),
         currency=order.currency,
@@ -160,11 +251,21 @@ def payment_store(payment_no: str) -> TenantRef | None:
     return tenant_by_id(tenant_id) if tenant_id is not None else None
 
 
-def process_notification(provider_name: str, params: dict) -> tuple[str, TenantRef | None]:
+def process_notification(
+    provider_name: str, notification: Notification
+) -> tuple[str, TenantRef | None]:
     """Verify a provider's notification and apply it in its store. Raises InvalidCallback."""
+    from app.payments.config import load_provider
     from tenants.context import tenant_context
 
-    event = provider(provider_name).verify_callback(params)
+    try:
+        gateway = load_provider(provider_name, require_enabled=False)
+    except ProviderUnavailable as error:
+        raise InvalidCallback(str(error)) from None
+    event = gateway.verify_callback(notification)
+    if event is None:
+        return "ignored", None
+    db.session.remove()  # reading the provider's settings used the platform; now the store
     tenant = payment_store(event.payment_no)
     if tenant is None:
         raise InvalidCallback("unknown payment")

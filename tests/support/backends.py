@@ -65,6 +65,7 @@ class BackendInfo:
             "DATA_HMAC_KEY": "test-hmac-key",
             "RATELIMIT_ENABLED": False,
             "HOST_CACHE_TTL_SECONDS": 5.0,
+            "SANDBOX_PAYMENTS": True,
         }
         config.update(self.extra)
         config.update(overrides)
@@ -84,6 +85,7 @@ class BackendInfo:
             DATA_ENCRYPTION_KEYS="k1:" + "A" * 43 + "=",
             DATA_HMAC_KEY="test-hmac-key",
             KAMENG_INSTANCE_PATH=str(self.instance_path),
+            SANDBOX_PAYMENTS="true",
         )
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
