@@ -91,11 +91,42 @@ def test_bad_orders_are_refused_and_reserve_nothing(app, make_store):
 def test_too_many_unpaid_orders_from_one_ip_are_refused(app, make_store):
     store = make_store()
     item = make_product(app, delivery_type="manual")
-    for _ in range(orders.MAX_UNPAID_PER_IP):
+    for _ in range(3):  # the default limit
         buy(app, store, item["sku_ids"][0], client_ip="203.0.113.9")
     with pytest.raises(orders.OrderError):
         buy(app, store, item["sku_ids"][0], client_ip="203.0.113.9")
     buy(app, store, item["sku_ids"][0], client_ip="203.0.113.10")  # someone else is fine
+
+
+def test_each_store_sets_its_own_payment_window_and_unpaid_limits(app, make_store):
+    from app.merchant.services import SettingsError, update_checkout_settings
+
+    store, other = make_store(), make_store()
+    item = make_product(app, delivery_type="manual")
+    with app.app_context(), tenant_context(store):
+        with pytest.raises(SettingsError):
+            update_checkout_settings(
+                payment_providers=["nosuch"], order_expiry_minutes=30,
+                max_unpaid_per_ip=1, max_unpaid_per_contact=5,
+            )  # fmt: skip
+        with pytest.raises(SettingsError):
+            update_checkout_settings(
+                payment_providers=[], order_expiry_minutes=2,
+                max_unpaid_per_ip=1, max_unpaid_per_contact=5,
+            )  # fmt: skip
+        update_checkout_settings(
+            payment_providers=["sandbox"], order_expiry_minutes=30,
+            max_unpaid_per_ip=1, max_unpaid_per_contact=5,
+        )  # fmt: skip
+    first = buy(app, store, item["sku_ids"][0], client_ip="203.0.113.20")
+    with pytest.raises(orders.OrderError):
+        buy(app, store, item["sku_ids"][0], client_ip="203.0.113.20")
+    buy(app, other, item["sku_ids"][0], client_ip="203.0.113.20")  # the other store: default 3
+    buy(app, other, item["sku_ids"][0], client_ip="203.0.113.20")
+    with app.app_context(), tenant_context(store):
+        order = db.session.scalar(select(Order).where(Order.order_no == first))
+        window = order.expires_at - order.created_at
+    assert 29 * 60 < window.total_seconds() <= 30 * 60
 
 
 def test_the_state_machine_refuses_illegal_moves_and_keeps_a_timeline(app, make_store):

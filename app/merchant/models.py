@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.accounts import Account
@@ -30,4 +30,10 @@ class StoreSettings(TenantModel):
     announcement: Mapped[str] = mapped_column(Text, default="")
     # Show exact stock counts to customers (otherwise: in stock / low / sold out).
     show_stock_counts: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Checkout: the enabled platform providers this store offers (empty: all of them), how long
+    # an unpaid order holds its stock, and how many unpaid orders one buyer may keep open.
+    payment_providers: Mapped[list] = mapped_column(JSON, default=list)
+    order_expiry_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    max_unpaid_per_ip: Mapped[int] = mapped_column(Integer, default=3)
+    max_unpaid_per_contact: Mapped[int] = mapped_column(Integer, default=3)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

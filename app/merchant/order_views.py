@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.i18n import translate
 from app.inventory.models import CardKey
 from app.merchant.views import bp, store_login_required
-from app.orders.models import ORDER_STATUSES, STATUS_LABELS, Order
-from app.orders.services import IllegalTransition, cancel_order, order_ref
+from app.orders.models import ORDER_STATUSES, STATUS_LABELS, Order, OrderItem
+from app.orders.queries import AWAITING_DELIVERY, OrderFilter, filtered
+from app.orders.services import (
+    IllegalTransition,
+    OrderError,
+    cancel_order,
+    deliver_manually,
+    manual_delivery,
+    order_ref,
+)
+from app.payments.models import PAYMENT_STATUS_LABELS, REFUND_STATUS_LABELS, Payment
+from app.payments.providers import known_providers
+from app.payments.refunds import REFUNDABLE, RefundError, execute_refund, request_refund
 from app.web.site import render_console
 from app.web.urls import tenant_url
 from tenants.context import current_tenant
@@ -38,23 +49,18 @@ def _mask_contact(value: str) -> str:
 @store_login_required
 def orders():
     store = _store()
-    status = request.args.get("status", "")
-    query = (request.args.get("q") or "").strip()
+    criteria = OrderFilter.from_args(request.args)
     page = max(request.args.get("page", 1, type=int), 1)
-    statement = select(Order)
-    if status in ORDER_STATUSES:
-        statement = statement.where(Order.status == status)
-    if query:
-        statement = statement.where(
-            or_(
-                Order.order_no == query,
-                Order.contact_email == query.lower(),
-                Order.contact_phone == query,
-            )
-        )
+    statement = filtered(criteria, current_app.config["BABEL_DEFAULT_TIMEZONE"])
     total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
     rows = db.session.scalars(
         statement.order_by(Order.created_at.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+    ).all()
+    products = db.session.execute(
+        select(OrderItem.product_id, func.max(OrderItem.product_name))
+        .group_by(OrderItem.product_id)
+        .order_by(func.max(OrderItem.product_name))
+        .limit(500)
     ).all()
     return render_console(
         "merchant/orders.html",
@@ -64,10 +70,13 @@ def orders():
         total=total,
         page=page,
         pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
-        status=status,
-        query=query,
+        criteria=criteria,
+        args=criteria.as_args(),
         statuses=ORDER_STATUSES,
         status_labels=STATUS_LABELS,
+        awaiting=AWAITING_DELIVERY,
+        products=products,
+        providers=known_providers(),
         mask=_mask_contact,
     )
 
@@ -89,12 +98,28 @@ def order_detail(order_no: str):
         .where(CardKey.order_ref == order_ref(store.id, order_no))
         .order_by(CardKey.id)
     ).all()
+    payments = db.session.scalars(
+        select(Payment)
+        .where(Payment.tenant_id == store.id, Payment.order_no == order_no)
+        .order_by(Payment.id)
+    ).all()
+    manual = [
+        (item, manual_delivery(store, item)) for item in order.items if item.manual_delivery_sealed
+    ]
     return render_console(
         "merchant/order.html",
         store=store,
         storefront_url=tenant_url(store, "/"),
         order=order,
         keys=keys,
+        payments=payments,
+        payment_labels=PAYMENT_STATUS_LABELS,
+        refund_labels=REFUND_STATUS_LABELS,
+        manual=manual,
+        can_deliver=order.status == "paid"
+        and any(item.delivery_type == "manual" for item in order.items),
+        may_refund=_may_refund(),
+        can_refund=_may_refund() and order.payment_no is not None and order.status in REFUNDABLE,
         status_labels=STATUS_LABELS,
         mask=_mask_contact,
         form=FlaskForm(),
@@ -137,3 +162,91 @@ def resend(order_no: str):
         )
         flash(translate("The delivery e-mail is on its way again."), "success")
     return redirect(url_for("merchant.order_detail", order_no=order_no))
+
+
+def _may_refund() -> bool:
+    return current_user.role in ("owner", "admin")
+
+
+@bp.post("/orders/<order_no>/deliver")
+@store_login_required
+def deliver(order_no: str):
+    """Fill in a manual order: the buyer sees it on the order page and by e-mail."""
+    store = _store()
+    _order_or_404(order_no)
+    if FlaskForm().validate_on_submit():
+        try:
+            deliver_manually(
+                store, order_no, request.form.get("content", ""),
+                actor=f"staff:{current_user.email}",
+            )  # fmt: skip
+        except OrderError as error:
+            db.session.rollback()
+            flash(translate(error.message, **error.params), "error")
+        else:
+            flash(translate("Delivered. The buyer can see it now."), "success")
+    return redirect(url_for("merchant.order_detail", order_no=order_no))
+
+
+@bp.post("/orders/<order_no>/refund")
+@store_login_required
+def refund(order_no: str):
+    """Refund the whole remaining amount, or part of it (delivered orders), to the payer."""
+    from app.money import parse_decimal_to_units
+
+    store = _store()
+    _order_or_404(order_no)
+    if not _may_refund():
+        abort(403)
+    if not FlaskForm().validate_on_submit():
+        return redirect(url_for("merchant.order_detail", order_no=order_no))
+    raw = (request.form.get("amount") or "").strip()
+    amount = parse_decimal_to_units(raw) if raw else None
+    if raw and amount is None:
+        flash(translate("Enter an amount like 12.50."), "error")
+        return redirect(url_for("merchant.order_detail", order_no=order_no))
+    try:
+        made = request_refund(
+            store, order_no, amount_cents=amount, actor=f"staff:{current_user.email}",
+            reason=(request.form.get("reason") or "").strip()[:500],
+        )  # fmt: skip
+    except (RefundError, IllegalTransition) as error:
+        db.session.rollback()
+        message = getattr(error, "message", "This order cannot be refunded in its current state.")
+        flash(translate(message, **getattr(error, "params", {})), "error")
+    else:
+        _execute(made.refund_no)
+    return redirect(url_for("merchant.order_detail", order_no=order_no))
+
+
+@bp.post("/orders/<order_no>/refunds/<refund_no>/retry")
+@store_login_required
+def retry_refund(order_no: str, refund_no: str):
+    store = _store()
+    _order_or_404(order_no)
+    if not _may_refund():
+        abort(403)
+    known = db.session.scalar(
+        select(Payment.id).where(Payment.tenant_id == store.id, Payment.order_no == order_no)
+    )
+    if FlaskForm().validate_on_submit() and known is not None:
+        _execute(refund_no, expected_order=order_no)
+    return redirect(url_for("merchant.order_detail", order_no=order_no))
+
+
+def _execute(refund_no: str, expected_order: str | None = None) -> None:
+    from app.payments.models import Refund
+
+    refund = db.session.scalar(select(Refund).where(Refund.refund_no == refund_no))
+    if refund is None or refund.tenant_id != _store().id:
+        abort(404)
+    if expected_order is not None and refund.order_no != expected_order:
+        abort(404)
+    result = execute_refund(refund_no)
+    if result.status == "succeeded":
+        flash(translate("Refunded to the original payment method."), "success")
+    else:
+        flash(
+            translate("The payment provider refused the refund: %(error)s", error=result.error),
+            "error",
+        )

@@ -10,7 +10,7 @@ from app.auth.views import add_login_routes
 from app.extensions import limiter
 from app.i18n import translate
 from app.merchant import services
-from app.merchant.forms import StoreSettingsForm
+from app.merchant.forms import CheckoutSettingsForm, StoreSettingsForm
 from app.merchant.models import StaffUser
 from app.web.routing import SiteBlueprint
 from app.web.site import render_console
@@ -67,6 +67,41 @@ def settings():
     return render_console(
         "merchant/settings.html", store=store, form=form, storefront_url=tenant_url(store, "/")
     ), status
+
+
+@bp.route("/settings/checkout", methods=["GET", "POST"])
+@store_login_required
+def checkout_settings():
+    """Which of the platform's payment methods to offer, and the unpaid-order rules."""
+    from app.payments.config import enabled_providers
+    from app.payments.providers import provider_class
+
+    store = current_tenant._get_current_object()
+    current = services.get_checkout_settings()
+    form = CheckoutSettingsForm(
+        data={**current.__dict__, "payment_providers": list(current.payment_providers)}
+    )
+    form.payment_providers.choices = [
+        (name, translate(provider_class(name).label)) for name in enabled_providers()
+    ]
+    if form.validate_on_submit():
+        try:
+            services.update_checkout_settings(
+                payment_providers=form.payment_providers.data or [],
+                order_expiry_minutes=form.order_expiry_minutes.data,
+                max_unpaid_per_ip=form.max_unpaid_per_ip.data,
+                max_unpaid_per_contact=form.max_unpaid_per_contact.data,
+            )
+        except services.SettingsError as error:
+            getattr(form, error.field).errors.append(translate(error.message))
+        else:
+            flash(translate("Settings saved."), "success")
+            return redirect(url_for("merchant.checkout_settings"))
+    status = 400 if form.errors else 200
+    return render_console(
+        "merchant/checkout_settings.html", store=store, form=form,
+        storefront_url=tenant_url(store, "/"),
+    ), status  # fmt: skip
 
 
 import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)

@@ -60,6 +60,9 @@ class Order(TenantModel):
     query_password_hash: Mapped[str | None] = mapped_column(String(255))
     customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
     client_ip: Mapped[str] = mapped_column(String(45), default="")
+    # The payment that paid it (the payment itself is in the shared schema) and its provider.
+    payment_no: Mapped[str | None] = mapped_column(String(40))
+    payment_provider: Mapped[str] = mapped_column(String(20), default="", index=True)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -92,6 +95,8 @@ class OrderItem(TenantModel):
     unit_wholesale_cents: Mapped[int] = mapped_column(BigInteger)
     unit_cost_cents: Mapped[int] = mapped_column(BigInteger)
     account_fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    # What staff filled in for a manually delivered item (encrypted; see orders.services).
+    manual_delivery_sealed: Mapped[str | None] = mapped_column(Text)
 
     order: Mapped[Order] = relationship(back_populates="items")
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from app.catalog.models import Sku
+from app.crypto import open_text, seal_text
 from app.db import utcnow
 from app.extensions import db
 from app.i18n import N_
@@ -24,9 +25,7 @@ from app.pricing.services import quote_skus
 from app.storefront.catalog import store_catalog
 from tenants.context import TenantRef
 
-DEFAULT_EXPIRY_MINUTES = 15
-MAX_UNPAID_PER_IP = 3
-MAX_UNPAID_PER_CONTACT = 3
+MAX_MANUAL_DELIVERY = 5000
 
 # The state machine of DESIGN.md: from → allowed targets.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -36,7 +35,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "fulfilling": frozenset({"delivered", "failed", "partially_refunded", "refunded"}),
     "delivered": frozenset({"refunded", "partially_refunded"}),
     "failed": frozenset({"refunded"}),
-    "partially_refunded": frozenset({"refunded"}),
+    "partially_refunded": frozenset({"partially_refunded", "refunded"}),
     "expired": frozenset({"paid"}),  # a payment that arrives after expiry (delivered or refunded)
     "cancelled": frozenset(),
     "refunded": frozenset(),
@@ -111,11 +110,14 @@ def create_order(
     customer_id: int | None = None,
     client_ip: str = "",
     account_fields: dict | None = None,
-    expiry_minutes: int = DEFAULT_EXPIRY_MINUTES,
 ) -> Order:
     """Price a SKU for this store, reserve its stock and open an unpaid order (one transaction).
 
-    Prices come from the store's catalog view, never from the client."""
+    Prices come from the store's catalog view, never from the client; the payment window and
+    the unpaid-order limits are the store's checkout settings."""
+    from app.merchant.services import get_checkout_settings
+
+    rules = get_checkout_settings()
     product = sku_row = None
     sku = db.session.get(Sku, sku_id)
     if sku is not None:
@@ -136,7 +138,7 @@ def create_order(
     contact_email, contact_phone = contact_email.strip().lower(), contact_phone.strip()
     if not (contact_email or contact_phone or customer_id):
         raise OrderError("contact_email", N_("Leave an e-mail address or a phone number."))
-    if client_ip and _unpaid_count(Order.client_ip == client_ip) >= MAX_UNPAID_PER_IP:
+    if client_ip and _unpaid_count(Order.client_ip == client_ip) >= rules.max_unpaid_per_ip:
         raise OrderError("sku_id", N_("You have too many unpaid orders. Pay or cancel one first."))
     contact = [
         c
@@ -144,7 +146,7 @@ def create_order(
         if c[1]
     ]
     for column, value in contact:
-        if _unpaid_count(column == value) >= MAX_UNPAID_PER_CONTACT:
+        if _unpaid_count(column == value) >= rules.max_unpaid_per_contact:
             raise OrderError(
                 "contact_email", N_("You have too many unpaid orders. Pay or cancel one first.")
             )
@@ -162,7 +164,7 @@ def create_order(
         query_password_hash=generate_password_hash(query_password) if query_password else None,
         customer_id=customer_id,
         client_ip=client_ip[:45],
-        expires_at=now + timedelta(minutes=expiry_minutes),
+        expires_at=now + timedelta(minutes=rules.order_expiry_minutes),
         created_at=now,
     )
     order.items.append(
@@ -265,3 +267,45 @@ def orders_for_contact(email: str, limit: int = 20) -> list[Order]:
             .limit(limit)
         )
     )
+
+
+def _manual_purpose(tenant: TenantRef, item: OrderItem) -> str:
+    return f"manual-delivery:{tenant.id}:{item.order_id}:{item.id}"
+
+
+def manual_delivery(tenant: TenantRef, item: OrderItem) -> str:
+    """What staff filled in for a manually delivered item, in clear (for its buyer and staff)."""
+    return open_text(item.manual_delivery_sealed, _manual_purpose(tenant, item))
+
+
+def deliver_manually(tenant: TenantRef, order_no: str, content: str, *, actor: str) -> Order:
+    """Fill in a paid manual order (an account, a code, instructions) and mark it delivered; the
+    content is stored encrypted and e-mailed to the buyer by a job. Commits."""
+    from workers.queue import enqueue
+
+    content = (content or "").strip()
+    if not content:
+        raise OrderError("content", N_("Write what the buyer receives."))
+    if len(content) > MAX_MANUAL_DELIVERY:
+        raise OrderError(
+            "content", N_("Keep it under %(max)s characters."), max=MAX_MANUAL_DELIVERY
+        )
+    order = db.session.scalar(select(Order).where(Order.order_no == order_no).with_for_update())
+    if order is None or order.status != "paid":
+        raise OrderError("content", N_("Only paid orders awaiting delivery can be delivered."))
+    items = [item for item in order.items if item.delivery_type == "manual"]
+    if not items:
+        raise OrderError("content", N_("This order has no manually delivered item."))
+    for item in items:
+        item.manual_delivery_sealed = seal_text(content, _manual_purpose(tenant, item))
+    transition(order, "delivered", actor=actor, note="delivered by hand")
+    order.delivered_at = utcnow()
+    enqueue(
+        "workers.jobs.orders.send_delivery_email",
+        order.order_no,
+        tenant_id=tenant.id,
+        queue="notifications",
+        job_key=f"delivery-email:{tenant.id}:{order.order_no}",
+    )
+    db.session.commit()
+    return order

@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import abort, redirect, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.validators import Email, Length, Optional
 
+from app.customers.views import current_customer
 from app.extensions import db, limiter
 from app.i18n import translate
+from app.inventory import services as inventory
 from app.inventory.models import KeyAccessLog
 from app.net import client_ip
 from app.orders.models import STATUS_LABELS, Order
-from app.orders.services import OrderError, create_order, lookup_orders
-from app.payments.services import delivered_keys, start_payment
+from app.orders.services import (
+    OrderError,
+    create_order,
+    expire_order,
+    lookup_orders,
+    manual_delivery,
+)
+from app.payments.models import Payment
+from app.payments.providers import ProviderError, ProviderUnavailable
+from app.payments.services import delivered_keys, offered_providers, start_payment
 from app.storefront import catalog
-from app.storefront.access import order_page_url, token_matches
+from app.storefront.access import order_page_url, order_token, token_matches
+from app.storefront.qr import qr_svg
 from app.storefront.views import bp
 from app.web.themes import render_theme
+from app.web.urls import tenant_url
 from tenants.context import current_tenant
+
+log = logging.getLogger(__name__)
 
 
 class CheckoutForm(FlaskForm):
@@ -29,6 +46,7 @@ class CheckoutForm(FlaskForm):
     query_password = PasswordField(
         _l("Query password (to look the order up later)"), validators=[Optional(), Length(max=64)]
     )
+    provider = RadioField(_l("Pay with"), validate_choice=True)
 
 
 def _chosen():
@@ -51,9 +69,15 @@ def _chosen():
 @limiter.limit("30 per minute", methods=["POST"])
 def checkout():
     store, product, row, quantity = _chosen()
-    form = CheckoutForm()
+    customer = current_customer()  # signed in: their e-mail by default, the order is theirs
+    form = CheckoutForm(data={"contact_email": customer.email} if customer else None)
+    form.provider.choices = provider_choices(store)
+    if form.provider.data is None and form.provider.choices:
+        form.provider.data = form.provider.choices[0][0]
     fields = product["input_schema"]
-    if form.validate_on_submit():
+    if not form.provider.choices:
+        form.form_errors.append(translate("This store cannot take payments right now."))
+    elif form.validate_on_submit():
         account = {f["name"]: request.form.get(f"field_{f['name']}", "").strip() for f in fields}
         try:
             order = create_order(
@@ -63,6 +87,7 @@ def checkout():
                 contact_email=form.contact_email.data or "",
                 contact_phone=form.contact_phone.data or "",
                 query_password=form.query_password.data or None,
+                customer_id=customer.id if customer else None,
                 client_ip=client_ip(),
                 account_fields=account,
             )
@@ -74,7 +99,7 @@ def checkout():
             else:  # the SKU, quantity or a top-up account field
                 form.form_errors.append(message)
         else:
-            return redirect(start_payment(store, order))
+            return _pay(store, order, form.provider.data)
     status = 400 if request.method == "POST" else 200
     return render_theme(
         "shop/checkout.html",
@@ -88,18 +113,64 @@ def checkout():
     ), status
 
 
-@bp.get("/order/<order_no>")
-@limiter.limit("60 per minute")
-def order_page(order_no: str):
-    """The buyer's order page (signed link): status, and the keys once delivered."""
+def provider_choices(store) -> list[tuple[str, str]]:
+    from app.payments.providers import provider_class
+
+    return [(name, translate(provider_class(name).label)) for name in offered_providers(store)]
+
+
+def _pay(store, order: Order, provider_name: str):
+    """Open a payment and send the buyer on: to the gateway, or to our page with its QR code.
+    If the gateway cannot be reached, back to the order page with the reason."""
+    try:
+        payment = start_payment(
+            store,
+            order,
+            provider_name,
+            return_url=order_page_url(store, order.order_no),
+            client_ip=client_ip(),
+            mobile="Mobile" in request.headers.get("User-Agent", ""),
+        )
+    except (ProviderError, ProviderUnavailable) as error:
+        log.warning(
+            "payment for %s at %s failed to start: %s", order.order_no, provider_name, error
+        )
+        return redirect(order_page_url(store, order.order_no) + "&payment_error=1")
+    if payment.checkout_kind == "qr":
+        return redirect(
+            tenant_url(store, f"/order/{order.order_no}/pay/{payment.payment_no}")
+            + f"?t={order_token(store, order.order_no)}"
+        )
+    return redirect(payment.checkout_payload)
+
+
+def _signed_order(order_no: str) -> Order:
     store = current_tenant._get_current_object()
     if not token_matches(store, order_no, request.args.get("t", "")):
         abort(404)
     order = db.session.scalar(select(Order).where(Order.order_no == order_no))
     if order is None:
         abort(404)
+    if order.status == "pending_payment" and expire_order(store, order, actor="buyer"):
+        db.session.commit()  # lazily: the window closed before the periodic job came by
+        for item in order.items:
+            if item.delivery_type == "card_key":
+                inventory.after_stock_change(item.sku_id)
+    return order
+
+
+class PayForm(FlaskForm):
+    pass
+
+
+@bp.get("/order/<order_no>")
+@limiter.limit("60 per minute")
+def order_page(order_no: str):
+    """The buyer's order page (signed link): status, paying, and the keys once delivered."""
+    store = current_tenant._get_current_object()
+    order = _signed_order(order_no)
     keys = []
-    if order.status == "delivered":
+    if order.status in ("delivered", "partially_refunded"):
         keys = delivered_keys(store, order)
         db.session.add(
             KeyAccessLog(
@@ -108,13 +179,71 @@ def order_page(order_no: str):
             )
         )  # fmt: skip
         db.session.commit()
+    manual = [
+        (item, manual_delivery(store, item)) for item in order.items if item.manual_delivery_sealed
+    ]
+    pending = order.status == "pending_payment"
     return render_theme(
         "shop/order.html",
         store=store,
         order=order,
         keys=keys,
+        manual=manual,
         status_label=translate(STATUS_LABELS[order.status]),
+        providers=provider_choices(store) if pending else [],
+        pay_form=PayForm() if pending else None,
+        payment_error=bool(request.args.get("payment_error")),
+        token=request.args["t"],
     )
+
+
+@bp.post("/order/<order_no>/pay")
+@limiter.limit("20 per minute")
+def pay_order(order_no: str):
+    """Step 3 again from the order page: pay an unpaid order with the chosen provider."""
+    store = current_tenant._get_current_object()
+    order = _signed_order(order_no)
+    form = PayForm()
+    provider_name = request.form.get("provider", "")
+    if not form.validate_on_submit() or order.status != "pending_payment":
+        return redirect(order_page_url(store, order_no))
+    if provider_name not in offered_providers(store):
+        abort(400)
+    return _pay(store, order, provider_name)
+
+
+@bp.get("/order/<order_no>/pay/<payment_no>")
+def pay_by_qr(order_no: str, payment_no: str):
+    """Scan to pay (WeChat Native): the QR code of the gateway's link; the page polls."""
+    store = current_tenant._get_current_object()
+    order = _signed_order(order_no)
+    payment = db.session.scalar(
+        select(Payment).where(
+            Payment.payment_no == payment_no,
+            Payment.order_no == order_no,
+            Payment.tenant_id == store.id,
+        )
+    )
+    if payment is None or payment.checkout_kind != "qr":
+        abort(404)
+    if order.status != "pending_payment":
+        return redirect(order_page_url(store, order_no))
+    return render_theme(
+        "shop/pay_qr.html",
+        store=store,
+        order=order,
+        payment=payment,
+        qr_svg=Markup(qr_svg(payment.checkout_payload)),
+        token=request.args["t"],
+    )
+
+
+@bp.get("/order/<order_no>/status")
+@limiter.limit("120 per minute")
+def order_status(order_no: str):
+    """What the waiting pages poll; never changes anything but a lazy expiry."""
+    order = _signed_order(order_no)
+    return {"status": order.status}, 200, {"Cache-Control": "no-store"}
 
 
 class LookupForm(FlaskForm):

@@ -36,6 +36,7 @@ def send_delivery_email(order_no: str) -> bool:
     from app.inventory.models import KeyAccessLog
     from app.mail.services import send_template
     from app.orders.models import Order
+    from app.orders.services import manual_delivery
     from app.payments.services import delivered_keys
     from app.storefront.access import order_page_url
 
@@ -46,6 +47,9 @@ def send_delivery_email(order_no: str) -> bool:
     if order.delivery_emailed_at is not None:
         return False
     keys = delivered_keys(store, order)
+    manual = [
+        (item, manual_delivery(store, item)) for item in order.items if item.manual_delivery_sealed
+    ]
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         send_template(
             order.contact_email,
@@ -53,6 +57,7 @@ def send_delivery_email(order_no: str) -> bool:
             "order_delivered",
             order=order,
             keys=keys,
+            manual=manual,
             store=store,
             url=order_page_url(store, order.order_no),
         )
