@@ -143,6 +143,7 @@ def configure_jobs(app) -> None:
 
 
 def register_blueprints(app) -> None:
+    from app.customers.views import bp as customers
     from app.merchant.views import bp as merchant
     from app.payments.views import bp as payments
     from app.platform.views import bp as platform
@@ -150,7 +151,7 @@ def register_blueprints(app) -> None:
     from app.storefront.views import bp as storefront
     from app.web.views import bp as web
 
-    for blueprint in (web, signup, platform, payments, merchant, storefront):
+    for blueprint in (web, signup, platform, payments, merchant, storefront, customers):
         app.register_blueprint(blueprint)
 
 
