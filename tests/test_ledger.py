@@ -158,3 +158,28 @@ def test_concurrent_posts_of_one_event_post_once(app, backend):
         )
         assert count == 1 and balance(f"g:{tag}") == 7
         assert ledger.verify() == []
+
+
+def test_concurrent_posts_to_the_same_accounts_lose_no_update(app, backend):
+    """Each post reads the balances it changes under the row lock, not from its session's
+    earlier read: two writers on the same accounts must add up."""
+    if not backend.is_postgres:
+        pytest.skip("races need PostgreSQL")
+    tag = uuid.uuid4().hex[:6]
+    barrier = threading.Barrier(4)
+
+    def poster():
+        with app.app_context():
+            barrier.wait()
+            for _ in range(50):
+                ledger.post(key("many"), "t", [(f"a:{tag}", 2), (f"b:{tag}", -2)], currency="CNY")
+                db.session.commit()
+
+    threads = [threading.Thread(target=poster) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with app.app_context():
+        assert balance(f"a:{tag}") == 4 * 50 * 2
+        assert ledger.verify() == []

@@ -63,12 +63,15 @@ def post(
     if sum(amount for _, amount in lines) != 0:
         raise LedgerError(f"entries of {idempotency_key} do not sum to zero: {lines}")
     accounts = {code: _account(code, currency) for code, _ in lines}
-    # Lock the accounts in a fixed order so two transactions never wait on each other in a cycle.
+    # Lock the accounts in a fixed order so two transactions never wait on each other in a cycle,
+    # and re-read their balances under the lock (populate_existing): the objects loaded above may
+    # hold a balance another transaction has since changed.
     locked = db.session.scalars(
         select(LedgerAccount)
         .where(LedgerAccount.id.in_([a.id for a in accounts.values()]))
         .order_by(LedgerAccount.id)
         .with_for_update()
+        .execution_options(populate_existing=True)
     ).all()
     by_id = {a.id: a for a in locked}
     transaction = LedgerTransaction(
