@@ -44,7 +44,8 @@ class CardKey(SharedModel):
     the whole inventory without decrypting; `masked` is the only form back-office views show."""
 
     __tablename__ = "card_keys"
-    __table_args__ = (Index("ix_card_keys_sku_id_status", "sku_id", "status"),)
+    # (sku_id, status, id): reservations take the oldest available keys of a SKU straight off it.
+    __table_args__ = (Index("ix_card_keys_sku_id_status_id", "sku_id", "status", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id", ondelete="RESTRICT"))

@@ -13,11 +13,14 @@ import json
 from flask import current_app
 from sqlalchemy import select
 
+from app.cache import cache
 from app.crypto import open_text, seal_text
 from app.extensions import db
-from app.web.urls import platform_url
 from app.payments.models import ProviderConfig
 from app.payments.providers import Provider, ProviderUnavailable, known_providers, provider_class
+from app.web.urls import platform_url
+
+CONFIG_VERSION = "payments-config:version"
 
 
 class ConfigError(ValueError):
@@ -35,18 +38,37 @@ def _row(name: str) -> ProviderConfig | None:
     return db.session.get(ProviderConfig, name)
 
 
+def _snapshot() -> dict[str, tuple[bool, dict[str, str]]]:
+    """Every configured provider as (enabled, credentials), decrypted once per process and
+    version: checkout and callbacks ask many times per purchase. Kept in this process only (never
+    in the shared cache: credentials are secrets); configure() moves the version."""
+    key = f"payments-config:{cache().get_int(CONFIG_VERSION)}"
+    snapshot = cache().memo.get(key)
+    if snapshot is None:
+        snapshot = {
+            row.provider: (
+                row.enabled,
+                json.loads(open_text(row.credentials_sealed, _purpose(row.provider)))
+                if row.credentials_sealed
+                else {},
+            )
+            for row in db.session.scalars(select(ProviderConfig))
+        }
+        cache().memo.put(key, snapshot)
+    return snapshot
+
+
 def stored_credentials(name: str) -> dict[str, str]:
-    row = _row(name)
-    if row is None or not row.credentials_sealed:
-        return {}
-    return json.loads(open_text(row.credentials_sealed, _purpose(name)))
+    return dict(_snapshot().get(name, (False, {}))[1])
 
 
 def is_enabled(name: str) -> bool:
-    row = _row(name)
+    configured = _snapshot().get(name)
     if name == "sandbox":
-        return bool(current_app.config["SANDBOX_PAYMENTS"]) and (row is None or row.enabled)
-    return row is not None and row.enabled
+        return bool(current_app.config["SANDBOX_PAYMENTS"]) and (
+            configured is None or configured[0]
+        )
+    return configured is not None and configured[0]
 
 
 def enabled_providers() -> list[str]:
@@ -84,6 +106,7 @@ def configure(
     row.updated_by = actor
     db.session.add(row)
     db.session.commit()
+    cache().incr(CONFIG_VERSION)
     return row
 
 
