@@ -29,7 +29,7 @@ run: install
 	$(FLASK) tenants migrate
 	PUBLIC_PORT=$(PORT) $(FLASK) demo seed
 	@echo "Serving on http://localhost:$(PORT)  (Ctrl-C to stop)"
-	PUBLIC_PORT=$(PORT) $(FLASK) serve --port $(PORT)
+	PUBLIC_PORT=$(PORT) $(FLASK) serve --port $(PORT) --simulator
 
 ## The whole test suite: PostgreSQL + Redis when reachable (required with CI=true), and SQLite.
 test: install

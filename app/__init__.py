@@ -149,9 +149,10 @@ def register_blueprints(app) -> None:
     from app.platform.views import bp as platform
     from app.signup.views import bp as signup
     from app.storefront.views import bp as storefront
+    from app.suppliers.views import bp as suppliers
     from app.web.views import bp as web
 
-    for blueprint in (web, signup, platform, payments, merchant, storefront, customers):
+    for blueprint in (web, signup, platform, payments, suppliers, merchant, storefront, customers):
         app.register_blueprint(blueprint)
 
 

@@ -76,7 +76,8 @@ def register(app) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option("--simulator", is_flag=True, help="Also run the top-up supplier simulator on :8765.")
+def serve(host: str, port: int, simulator: bool) -> None:
     """Development server; with no Redis, jobs and the scheduler run inside it."""
     from werkzeug.serving import run_simple
 
@@ -85,4 +86,9 @@ def serve(host: str, port: int) -> None:
     app = current_app._get_current_object()
     if app.config["JOBS_IN_PROCESS"]:
         start_in_process(app)
+    if simulator:
+        from workers.simulator import Simulator
+
+        supplier = Simulator(port=8765, latency_ms=300, processing_rate=0.3, callback_delay_ms=3000)
+        click.echo(f"Supplier simulator on {supplier.start().url}")
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)

@@ -98,6 +98,13 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # The sandbox payment provider (anyone can approve their own payment): on by default only
         # in the embedded default (SQLite); never turn it on where real goods are sold.
         "SANDBOX_PAYMENTS": _env_bool("SANDBOX_PAYMENTS", database_url.startswith("sqlite")),
+        # Let store webhooks reach private, loopback and link-local addresses (development and
+        # tests only: on a server it would let any store probe the internal network).
+        "WEBHOOKS_ALLOW_PRIVATE": _env_bool("WEBHOOKS_ALLOW_PRIVATE", False),
+        # A direct top-up not finished by then fails and is refunded.
+        "TOPUP_DEADLINE_MINUTES": _env_int("TOPUP_DEADLINE_MINUTES", 30),
+        # How long we wait for a supplier's answer before treating the outcome as unknown.
+        "SUPPLIER_TIMEOUT_SECONDS": float(os.environ.get("SUPPLIER_TIMEOUT_SECONDS", "10")),
         "TESTING": False,
     }
     config.update(overrides)

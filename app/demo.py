@@ -41,6 +41,9 @@ DEMO_CATALOG = (
         ("DEMO-TEL-100", "100 元", 10000, 9860, 9800, 0),
     ]),
 )  # fmt: skip
+# The demo's top-ups go to the local supplier simulator that `flask serve --simulator` runs.
+DEMO_SIMULATOR = {"base_url": "http://127.0.0.1:8765", "key": "simulator-key"}
+DEMO_OFFERS = {"DEMO-TEL-50": "CM50", "DEMO-TEL-100": "CU100"}
 DEMO_MARKUPS = {"demo": ("percent", 1000, "up_10"), "neon": ("percent", 1500, "end_90")}
 
 
@@ -69,6 +72,21 @@ def seed_catalog() -> None:
                 import_keys(sku, [f"{code}-{i:06d}" for i in range(keys)],
                             origin="cli", imported_by="demo")  # fmt: skip
         catalog.set_published(db.session.get(Product, product.id), True)
+    seed_simulated_supplier()
+
+
+def seed_simulated_supplier() -> None:
+    """A supplier behind the local simulator, offering the demo's top-up SKUs."""
+    from app.catalog import services as catalog
+    from app.catalog.models import Sku
+    from app.extensions import db
+    from app.suppliers.services import configure_connector, save_offer
+
+    supplier = catalog.save_supplier(None, name="模拟直充供货商 Simulator", status="active")
+    configure_connector(supplier, "simulator", DEMO_SIMULATOR)
+    for code, supplier_code in DEMO_OFFERS.items():
+        sku = db.session.scalar(db.select(Sku).where(Sku.code == code))
+        save_offer(sku.id, supplier.id, supplier_sku_code=supplier_code, cost_cents=sku.cost_cents)
 
 
 def seed_demo() -> list[tuple[str, str, str]]:

@@ -2,6 +2,7 @@
 
 from app.catalog.models import Category, Product, Sku, SkuTierPrice, Supplier  # noqa: F401
 from app.customers.models import Customer  # noqa: F401
+from app.fulfilment.models import Topup, TopupCall  # noqa: F401
 from app.inventory.models import CardKey, CardKeyBatch, KeyAccessLog  # noqa: F401
 from app.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction  # noqa: F401
 from app.merchant.models import StaffUser, StoreSettings  # noqa: F401
@@ -9,4 +10,6 @@ from app.orders.models import Order, OrderEvent, OrderIndex, OrderItem  # noqa: 
 from app.payments.models import Payment, ProviderConfig, Refund  # noqa: F401
 from app.platform.models import PlatformUser  # noqa: F401
 from app.pricing.models import PriceRule, ProductListing  # noqa: F401
+from app.suppliers.models import SupplierOffer  # noqa: F401
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: F401
 from tenants.models import Tenant, TenantDomain  # noqa: F401

@@ -14,6 +14,7 @@ from tests.support.gateways.alipay import fake_alipay  # noqa: F401  (fixture)
 from tests.support.gateways.epay import fake_epay  # noqa: F401  (fixture)
 from tests.support.gateways.stripe import fake_stripe  # noqa: F401  (fixture)
 from tests.support.gateways.wechat import fake_wechat  # noqa: F401  (fixture)
+from tests.support.topups import simulator  # noqa: F401  (fixture)
 from tests.support.web import SiteClient
 
 BACKENDS = backends.available()
@@ -52,6 +53,17 @@ def app(backend):
     with application.app_context():
         application.extensions["kameng.jobs"].close()
         registry().dispose()
+
+
+@pytest.fixture(autouse=True)
+def session_rate_limits(request):
+    """flask-limiter keeps `enabled` on the one shared extension, so a test that builds a
+    rate-limited app (test_web_flows, test_customers) would turn limits on for the session app
+    too: every test starts with what the session app was configured with."""
+    if "app" in request.fixturenames:
+        from app.extensions import limiter
+
+        limiter.enabled = request.getfixturevalue("app").config["RATELIMIT_ENABLED"]
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("welcome-sweep", "workers.jobs.tenants.sweep_welcome_emails", 60),
     PeriodicJob("expire-orders", "workers.jobs.orders.expire_orders_everywhere", 60),
     PeriodicJob("retry-refunds", "workers.jobs.payments.retry_failed_refunds", 600),
+    PeriodicJob("webhook-retries", "workers.jobs.webhooks.sweep_due_deliveries", 60),
+    PeriodicJob("sweep-topups", "workers.jobs.fulfilment.sweep_topups", 5, queue="fulfilment"),
 )
 
 

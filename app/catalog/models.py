@@ -43,6 +43,16 @@ class Supplier(SharedModel):
     contact_name: Mapped[str] = mapped_column(String(100), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    # How we order from it (app.suppliers.connectors): "" for stock we hold (card keys, manual).
+    connector: Mapped[str] = mapped_column(String(20), default="")
+    connector_settings_sealed: Mapped[str] = mapped_column(Text, default="")
+    # Circuit breaker (app.suppliers.breaker): closed → open after repeated failures → half_open
+    # (one probe) → closed again on success.
+    breaker_state: Mapped[str] = mapped_column(String(10), default="closed")
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    breaker_opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    balance_cents: Mapped[int | None] = mapped_column(BigInteger)
+    balance_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -106,3 +106,4 @@ def checkout_settings():
 
 import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.order_views  # noqa: E402,F401  (routes on this blueprint)
+import app.webhooks.views  # noqa: E402,F401  (routes on this blueprint)

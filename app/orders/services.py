@@ -73,6 +73,9 @@ def transition(order: Order, to_status: str, *, actor: str = "system", note: str
         OrderEvent(from_status=order.status, to_status=to_status, actor=actor, note=note)
     )
     order.status = to_status
+    from app.webhooks.services import notify_order_event
+
+    notify_order_event(order)
 
 
 def _unpaid_count(*conditions) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from app.catalog.models import Sku
 from app.db import utcnow
 from app.extensions import db
+from app.fulfilment.services import queue_topups
 from app.inventory import services as inventory
 from app.ledger.services import order_paid_entries, post
 from app.orders.models import Order, OrderEvent
@@ -123,6 +124,9 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
         return "declined"
     payment.status, payment.succeeded_at = "succeeded", utcnow()
     payment.provider_txn_id = f"{provider_name}:{event.provider_txn_id}"[:80]
+    # Stock the storefront shows moves only if a late payment re-reserves keys (reserved → sold
+    # does not change what is available).
+    stock_moved = order.status == "expired"
     if order.status in ("pending_payment", "expired"):
         outcome = _settle(tenant, order, payment)
     else:
@@ -133,7 +137,7 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
         db.session.rollback()
         raise InvalidCallback("transaction id already recorded for another payment") from None
     for item in order.items:
-        if item.delivery_type == "card_key":
+        if stock_moved and item.delivery_type == "card_key":
             inventory.after_stock_change(item.sku_id)
     if outcome == "delivered":
         from workers.queue import enqueue
@@ -175,7 +179,10 @@ def _settle(tenant: TenantRef, order: Order, payment: Payment) -> str:
         transition(order, "delivered", note="card keys delivered")
         order.delivered_at = utcnow()
         return "delivered"
-    return "paid"
+    if any(item.delivery_type == "direct_topup" for item in order.items):
+        queue_topups(tenant, order)  # the order moves to fulfilling; workers take it from here
+        return "fulfilling"
+    return "paid"  # manual items: the store's delivery queue
 
 
 def _refund_surplus_payment(tenant: TenantRef, order: Order, payment: Payment) -> str:

@@ -66,6 +66,7 @@ class BackendInfo:
             "RATELIMIT_ENABLED": False,
             "HOST_CACHE_TTL_SECONDS": 5.0,
             "SANDBOX_PAYMENTS": True,
+            "SUPPLIER_TIMEOUT_SECONDS": 1.5,
         }
         config.update(self.extra)
         config.update(overrides)
@@ -86,6 +87,7 @@ class BackendInfo:
             DATA_HMAC_KEY="test-hmac-key",
             KAMENG_INSTANCE_PATH=str(self.instance_path),
             SANDBOX_PAYMENTS="true",
+            SUPPLIER_TIMEOUT_SECONDS="1.5",
         )
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url

@@ -1,0 +1,1 @@
+"""Direct top-ups: paid items fulfilled through supplier APIs by background jobs."""

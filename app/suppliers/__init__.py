@@ -1,0 +1,1 @@
+"""Upstream suppliers: connectors to their APIs, routing between offers, circuit breakers."""

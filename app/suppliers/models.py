@@ -1,0 +1,29 @@
+"""Supplier offers (shared schema): which suppliers can fulfil a SKU, at what cost."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import SharedModel, UtcDateTime, utcnow
+
+
+class SupplierOffer(SharedModel):
+    """A supplier's product for one of our SKUs. Routing tries active offers by priority (lower
+    first), then cost; a failed top-up moves on to the next offer."""
+
+    __tablename__ = "supplier_offers"
+    __table_args__ = (UniqueConstraint("sku_id", "supplier_id", name="uq_supplier_offers_sku"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id", ondelete="CASCADE"), index=True)
+    supplier_id: Mapped[int] = mapped_column(
+        ForeignKey("suppliers.id", ondelete="RESTRICT"), index=True
+    )
+    supplier_sku_code: Mapped[str] = mapped_column(String(64))
+    cost_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

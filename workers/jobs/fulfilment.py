@@ -1,0 +1,18 @@
+"""Top-up jobs (queue `fulfilment`): each bound to the order's store, each safe to run twice."""
+
+from __future__ import annotations
+
+from app.fulfilment import services
+
+
+def submit_topup(topup_no: str) -> str:
+    return services.submit(topup_no)
+
+
+def check_topup(topup_no: str) -> str:
+    return services.check(topup_no)
+
+
+def sweep_topups() -> int:
+    """Periodic, platform-wide: re-drive lost and due top-ups."""
+    return services.sweep()
