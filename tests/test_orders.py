@@ -224,13 +224,12 @@ def test_the_periodic_expiry_job_reaches_every_store(app, backend, make_store):
     assert stock(app, sku_id)["available"] == 1
 
 
-def test_top_up_account_fields_must_match_their_patterns(app, make_store):
+def test_top_up_account_fields_must_match_their_patterns(app, make_store, simulator):
+    from tests.support.topups import simulated_supplier, topup_product
+
     store = make_store()
-    schema = [
-        {"name": "phone", "label": "手机号", "regex": "^1[3-9][0-9]{9}$", "example": "13800138000"}
-    ]
-    item = make_product(app, delivery_type="direct_topup", input_schema=schema)
-    for bad in ({}, {"phone": "12345"}, {"phone": "13800138000; drop table"}):
+    item = topup_product(app, [(simulated_supplier(app, simulator), "CM10")])
+    for bad in ({}, {"account": "12345"}, {"account": "13800138000; drop table"}):
         with app.app_context(), tenant_context(store), pytest.raises(orders.OrderError) as error:
             orders.create_order(
                 store,
@@ -239,10 +238,23 @@ def test_top_up_account_fields_must_match_their_patterns(app, make_store):
                 contact_email="a@example.com",
                 account_fields=bad,
             )
-        assert error.value.field == "field_phone"
+        assert error.value.field == "field_account"
     order_no = buy(
-        app, store, item["sku_ids"][0], account_fields={"phone": " 13800138000 ", "x": "y"}
+        app, store, item["sku_ids"][0], account_fields={"account": " 13800138000 ", "x": "y"}
     )
     with app.app_context(), tenant_context(store):
         order = db.session.scalar(select(Order).where(Order.order_no == order_no))
-        assert order.items[0].account_fields == {"phone": "13800138000"}
+        assert order.items[0].account_fields == {"account": "13800138000"}
+
+
+def test_a_top_up_nobody_can_fulfil_cannot_be_ordered(app, make_store):
+    store = make_store()
+    from tests.support.topups import PHONE
+
+    item = make_product(app, delivery_type="direct_topup", input_schema=PHONE)  # no offer
+    with app.app_context(), tenant_context(store), pytest.raises(orders.OrderError) as error:
+        orders.create_order(
+            store, sku_id=item["sku_ids"][0], quantity=1, contact_email="a@example.com",
+            account_fields={"account": "13800138000"},
+        )  # fmt: skip
+    assert error.value.field == "sku_id"

@@ -122,7 +122,8 @@ def submit(topup_no: str) -> str:
             topup.message = "waiting for a supplier to recover"
             db.session.commit()
             return "waiting"
-        return _finish_failed(topup, "no supplier left to try")
+        last = f" (last: {topup.message})" if topup.message else ""
+        return _finish_failed(topup, f"no supplier left to try{last}")
     topup.attempt += 1
     topup.supplier_id = offer.supplier_id
     topup.tried_supplier_ids = [*topup.tried, offer.supplier_id]
@@ -151,11 +152,11 @@ def _place(topup_no: str, supplier_sku_code: str) -> str:
 def check(topup_no: str) -> str:
     """Ask the supplier what became of our reference (unknown, processing, or a lost submit)."""
     topup = db.session.scalar(select(Topup).where(Topup.topup_no == topup_no))
-    if topup is None or topup.status in FINAL or topup.status == "queued":
-        if topup is not None and topup.status == "queued":
-            db.session.commit()
-            return submit(topup_no)
+    if topup is None or topup.status in FINAL:
         return "skipped"
+    if topup.status == "queued":  # never sent, or waiting for a supplier to recover
+        db.session.commit()
+        return submit(topup_no)
     supplier_id, reference = topup.supplier_id, topup.reference
     db.session.commit()
     return _call(topup_no, supplier_id, reference, "query", lambda c: c.query(reference))
@@ -185,8 +186,8 @@ def _call(topup_no: str, supplier_id: int, reference: str, action: str, call) ->
         db.session.commit()  # a later attempt or a callback got there first
         return "stale"
     if result is None:
-        suppliers.record_failure(supplier_id)
-        return _wait(topup, "unknown", f"no usable answer: {outcome}")
+        suppliers.record_failure(supplier_id)  # the details are in the call's log
+        return _wait(topup, "unknown", "no usable answer from the supplier")
     return _apply(topup, result)
 
 

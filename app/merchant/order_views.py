@@ -8,6 +8,8 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.fulfilment.models import TOPUP_LABELS
+from app.fulfilment.queries import supplier_names, topups_of_order
 from app.i18n import translate
 from app.inventory.models import CardKey
 from app.merchant.views import bp, store_login_required
@@ -106,8 +108,12 @@ def order_detail(order_no: str):
     manual = [
         (item, manual_delivery(store, item)) for item in order.items if item.manual_delivery_sealed
     ]
+    topups = topups_of_order(store.id, order_no)
     return render_console(
         "merchant/order.html",
+        topups=topups,
+        topup_suppliers=supplier_names(topups),
+        topup_labels=TOPUP_LABELS,
         store=store,
         storefront_url=tenant_url(store, "/"),
         order=order,

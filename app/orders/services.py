@@ -137,6 +137,8 @@ def create_order(
             low=sku_row["min_quantity"],
             high=sku_row["max_quantity"],
         )
+    if product["delivery_type"] == "direct_topup" and sku_row["stock"] == "sold_out":
+        raise OrderError("sku_id", N_("This item is not available right now."))
     account_fields = _checked_account_fields(product["input_schema"], account_fields or {})
     contact_email, contact_phone = contact_email.strip().lower(), contact_phone.strip()
     if not (contact_email or contact_phone or customer_id):

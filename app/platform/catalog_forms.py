@@ -14,15 +14,19 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     IntegerField,
+    PasswordField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import Email, Length, Optional
+from wtforms.validators import Email, Length, NumberRange, Optional
 
+from app.i18n import translate
 from app.inventory.services import SEPARATOR_CHOICES
+from app.money import parse_decimal_to_units
+from app.suppliers.connectors.base import Connector
 
 # Plan tiers that can get their own wholesale price; empty means the default wholesale price.
 PRICE_TIERS = ("free", "pro", "business")
@@ -112,6 +116,74 @@ class SupplierForm(FlaskForm):
         _l("Contact e-mail"), validators=[Optional(), Email(), Length(max=254)]
     )
     contact_phone = StringField(_l("Contact phone"), validators=[Length(max=40)])
+
+
+class ConnectorChoiceForm(FlaskForm):
+    """Which connector to set up (a GET form: it only chooses the settings shown)."""
+
+    class Meta:
+        csrf = False
+
+    connector = SelectField(_l("Connector"))
+
+
+class ConnectorSettingsForm(FlaskForm):
+    """Fields are added per connector by `connector_settings_form()`, named `setting_<name>`."""
+
+    connector: type[Connector]
+
+    def setting_fields(self):
+        return [(spec, self[f"setting_{spec.name}"]) for spec in self.connector.setting_fields]
+
+    def values(self) -> dict[str, str]:
+        return {spec.name: (field.data or "") for spec, field in self.setting_fields()}
+
+
+def connector_settings_form(
+    connector: type[Connector], stored: dict[str, str], **kwargs
+) -> ConnectorSettingsForm:
+    """A form for one connector's settings: stored values shown, except secrets (never shown
+    again; left blank they are kept)."""
+    attributes = {"connector": connector}
+    data = {}
+    for spec in connector.setting_fields:
+        label = translate(spec.label)
+        if spec.secret:
+            field = PasswordField(label)
+        elif spec.choices:
+            field = SelectField(label, choices=[SelectChoice(c, c) for c in spec.choices])
+        elif spec.multiline:
+            field = TextAreaField(label)
+        else:
+            field = StringField(label)
+        attributes[f"setting_{spec.name}"] = field
+        if not spec.secret:
+            data[f"setting_{spec.name}"] = stored.get(spec.name, spec.default)
+    form_class = type("ConnectorSettingsForm", (ConnectorSettingsForm,), attributes)
+    return form_class(data=data, **kwargs)
+
+
+class OfferForm(FlaskForm):
+    supplier_id = SelectField(_l("Supplier"), coerce=optional_int)
+    supplier_sku_code = StringField(_l("Supplier's SKU code"), validators=[Length(max=64)])
+    cost = StringField(_l("Cost (yuan)"))
+    priority = IntegerField(
+        _l("Priority (lower is tried first)"), default=0, validators=[Optional(), NumberRange(0)]
+    )
+
+    def validate_supplier_id(self, field):
+        if field.data is None:
+            raise ValidationError(_l("Choose a supplier."))
+
+    def validate_supplier_sku_code(self, field):
+        if not (field.data or "").strip():
+            raise ValidationError(_l("Enter the supplier's code for this product."))
+
+    def validate_cost(self, field):
+        cents = parse_decimal_to_units(field.data or "")
+        if cents is None or cents < 0:
+            raise ValidationError(_l("Enter an amount like 9.80."))
+        self.cost_cents = cents
 
 
 class ImportKeysForm(FlaskForm):

@@ -13,21 +13,33 @@ from wtforms import SelectChoice
 from app.catalog import services as catalog
 from app.catalog.models import DELIVERY_LABELS, DELIVERY_TYPES, Category, Product, Sku, Supplier
 from app.extensions import db
+from app.fulfilment.queries import SCORECARD_WINDOWS, scorecards
 from app.i18n import N_, translate
 from app.inventory import services as inventory
 from app.inventory.models import KEY_STATUS_LABELS, CardKey, CardKeyBatch
+from app.money import format_money
 from app.platform.catalog_forms import (
     PRICE_TIERS,
     CategoryForm,
     ConfirmForm,
+    ConnectorChoiceForm,
+    ConnectorSettingsForm,
     ExportKeysForm,
     ImportKeysForm,
+    OfferForm,
     ProductForm,
     SkuForm,
     SupplierForm,
+    connector_settings_form,
 )
 from app.platform.views import bp, platform_login_required
+from app.suppliers import offers
+from app.suppliers.connectors import UnknownConnector, connector_class, known_connectors
+from app.suppliers.connectors.base import SupplierTransportError
+from app.suppliers.models import SupplierOffer
+from app.suppliers.services import SupplierSettingsError, configure_connector, connector_settings
 from app.web.site import render_console
+from app.web.urls import platform_url
 
 KEYS_PER_PAGE = 50
 BATCHES_SHOWN = 100
@@ -288,9 +300,29 @@ def _sku_form(**kwargs) -> SkuForm:
     return form
 
 
-def _sku_page(form: SkuForm, product: Product, sku: Sku | None, general: list[str], status: int):
+def _sku_page(
+    form: SkuForm,
+    product: Product,
+    sku: Sku | None,
+    general: list[str],
+    status: int,
+    offer_form: OfferForm | None = None,
+):
+    context = {}
+    if sku is not None and product.delivery_type == "direct_topup":
+        context = {
+            "offers": offers.sku_offers(sku.id),
+            "offer_form": offer_form or _offer_form(sku.id, request.args.get("offer", type=int)),
+            "confirm_form": ConfirmForm(),
+            "breaker_labels": BREAKER_LABELS,
+        }
     return render_console(
-        "platform/catalog/sku.html", product=product, sku=sku, form=form, general_errors=general
+        "platform/catalog/sku.html",
+        product=product,
+        sku=sku,
+        form=form,
+        general_errors=general,
+        **context,
     ), status
 
 
@@ -333,11 +365,7 @@ def new_sku(product_id: int):
     return _sku_page(form, product, None, general, status)
 
 
-@bp.route("/catalog/skus/<int:sku_id>", methods=["GET", "POST"])
-@platform_login_required
-def edit_sku(sku_id: int):
-    sku = _get_or_404(Sku, sku_id)
-    product = sku.product
+def _sku_data(sku: Sku) -> dict:
     data = {
         "code": sku.code,
         "name": sku.name,
@@ -354,7 +382,15 @@ def edit_sku(sku_id: int):
     for price in sku.tier_prices:
         if price.tier in PRICE_TIERS:
             data[f"tier_{price.tier}"] = price.wholesale_cents
-    form = _sku_form(data=data)
+    return data
+
+
+@bp.route("/catalog/skus/<int:sku_id>", methods=["GET", "POST"])
+@platform_login_required
+def edit_sku(sku_id: int):
+    sku = _get_or_404(Sku, sku_id)
+    product = sku.product
+    form = _sku_form(data=_sku_data(sku))
     general: list[str] = []
     if form.validate_on_submit() and _save_sku_from(form, product, sku, general) is not None:
         flash(translate("SKU %(code)s saved.", code=sku.code), "success")
@@ -363,14 +399,135 @@ def edit_sku(sku_id: int):
     return _sku_page(form, product, sku, general, status)
 
 
+# -- supplier offers of a direct-top-up SKU --------------------------------------------------------
+
+
+def _offer_form(sku_id: int, offer_id: int | None = None, **kwargs) -> OfferForm:
+    """The add/change form; `offer_id` pre-fills it with that offer of the SKU."""
+    if offer_id is not None and "formdata" not in kwargs:
+        offer = next((o for o, _ in offers.sku_offers(sku_id) if o.id == offer_id), None)
+        if offer is not None:
+            kwargs["data"] = {
+                "supplier_id": offer.supplier_id,
+                "supplier_sku_code": offer.supplier_sku_code,
+                "cost": yuan(offer.cost_cents),
+                "priority": offer.priority,
+            }
+    form = OfferForm(**kwargs)
+    form.supplier_id.choices = [SelectChoice("", translate("Choose a supplier"))] + [
+        SelectChoice(s.id, s.name) for s in offers.connected_suppliers()
+    ]
+    return form
+
+
+def _topup_sku_or_404(sku_id: int) -> Sku:
+    sku = _get_or_404(Sku, sku_id)
+    if sku.product.delivery_type != "direct_topup":
+        abort(404)
+    return sku
+
+
+@bp.post("/catalog/skus/<int:sku_id>/offers")
+@platform_login_required
+def save_sku_offer(sku_id: int):
+    sku = _topup_sku_or_404(sku_id)
+    form = _offer_form(sku.id)
+    if not form.validate_on_submit():
+        general = (
+            [translate("The form expired; please try again.")] if form.csrf_token.errors else []
+        )
+        sku_form = _sku_form(formdata=None, data=_sku_data(sku))
+        return _sku_page(sku_form, sku.product, sku, general, 400, offer_form=form)
+    offers.save_offer(
+        sku.id, form.supplier_id.data,
+        supplier_sku_code=form.supplier_sku_code.data.strip(),
+        cost_cents=form.cost_cents, priority=form.priority.data or 0,
+    )  # fmt: skip
+    flash(translate("Supplier offer saved."), "success")
+    return redirect(url_for("platform.edit_sku", sku_id=sku.id))
+
+
+@bp.post("/catalog/offers/<int:offer_id>/deactivate")
+@platform_login_required
+def deactivate_sku_offer(offer_id: int):
+    offer = _get_or_404(SupplierOffer, offer_id)
+    sku_id = offer.sku_id
+    if not ConfirmForm().validate_on_submit():
+        _expired()
+    else:
+        offers.deactivate_offer(offer.id)
+        flash(translate("Offer deactivated: top-ups no longer go to it."), "success")
+    return redirect(url_for("platform.edit_sku", sku_id=sku_id))
+
+
 # -- suppliers -------------------------------------------------------------------------------------
 
 
-def _suppliers_page(form: SupplierForm, supplier: Supplier | None, status: int = 200):
+def _suppliers_page(
+    form: SupplierForm,
+    supplier: Supplier | None,
+    status: int = 200,
+    settings_form: ConnectorSettingsForm | None = None,
+    settings_errors: list[str] | None = None,
+):
     suppliers = db.session.scalars(select(Supplier).order_by(Supplier.name)).all()
+    context = {}
+    if supplier is not None:
+        context = _connection_context(supplier, settings_form, settings_errors or [])
     return render_console(
-        "platform/catalog/suppliers.html", suppliers=suppliers, supplier=supplier, form=form
+        "platform/catalog/suppliers.html",
+        suppliers=suppliers,
+        supplier=supplier,
+        form=form,
+        breaker_labels=BREAKER_LABELS,
+        **context,
     ), status
+
+
+BREAKER_LABELS = {
+    "closed": N_("Closed: orders flow"),
+    "open": N_("Open: skipped after repeated failures"),
+    "half_open": N_("Half-open: one probe order allowed"),
+}
+
+
+def _chosen_kind(supplier: Supplier) -> str | None:
+    kinds = known_connectors()
+    chosen = request.args.get("connector") or supplier.connector
+    return chosen if chosen in kinds else (kinds[0] if kinds else None)
+
+
+def _connector_label(kind: str | None) -> str:
+    try:
+        return translate(connector_class(kind).label) if kind else ""
+    except UnknownConnector:
+        return kind  # configured once, its module no longer installed
+
+
+def _connection_context(
+    supplier: Supplier, settings_form: ConnectorSettingsForm | None, errors: list[str]
+) -> dict:
+    """The supplier's "Connection" section: connector choice, its settings, callback URL,
+    breaker and balance."""
+    kind = settings_form.connector.kind if settings_form is not None else _chosen_kind(supplier)
+    is_current = kind is not None and kind == supplier.connector
+    stored = connector_settings(supplier) if is_current else {}
+    if settings_form is None and kind is not None:
+        settings_form = connector_settings_form(connector_class(kind), stored, formdata=None)
+    choice = ConnectorChoiceForm(formdata=None, data={"connector": kind})
+    choice.connector.choices = [SelectChoice(k, _connector_label(k)) for k in known_connectors()]
+    return {
+        "connector_kind": kind,
+        "connector_label": _connector_label(kind),
+        "current_connector_label": _connector_label(supplier.connector),
+        "choice_form": choice,
+        "settings_form": settings_form,
+        "settings_errors": errors,
+        "stored_secrets": {name for name, value in stored.items() if value},
+        "callback_url": platform_url(f"/suppliers/callback/{supplier.id}"),
+        "may_change": current_user.role == "owner",
+        "confirm_form": ConfirmForm(),
+    }
 
 
 def _save_supplier_from(form: SupplierForm, supplier: Supplier | None) -> Supplier | None:
@@ -410,6 +567,109 @@ def edit_supplier(supplier_id: int):
         flash(translate("Supplier %(name)s saved.", name=supplier.name), "success")
         return redirect(url_for("platform.suppliers"))
     return _suppliers_page(form, supplier, 400 if form.errors else 200)
+
+
+@bp.post("/suppliers/<int:supplier_id>/connector")
+@platform_login_required
+def configure_supplier_connector(supplier_id: int):
+    """Set how top-ups are ordered from the supplier: platform owners only."""
+    if current_user.role != "owner":
+        abort(403)
+    supplier = _get_or_404(Supplier, supplier_id)
+    try:
+        connector = connector_class(request.form.get("kind", ""))
+    except UnknownConnector:
+        abort(400)
+    stored = connector_settings(supplier) if supplier.connector == connector.kind else {}
+    form = connector_settings_form(connector, stored)
+    errors: list[str] = []
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            errors.append(translate("The form expired; please try again."))
+        return _suppliers_page(
+            SupplierForm(formdata=None, obj=supplier), supplier, 400, form, errors
+        )
+    try:
+        configure_connector(supplier, connector.kind, form.values())
+    except SupplierSettingsError as error:
+        db.session.rollback()
+        _setting_error(form, error.field, "required", errors)
+    except ValueError as error:  # the connector refused the settings, e.g. InvalidSettings
+        db.session.rollback()
+        for name, problem in (getattr(error, "errors", None) or {"": str(error)}).items():
+            _setting_error(form, name, problem, errors)
+    else:
+        offers.refresh_availability()
+        flash(translate("Connection to %(name)s saved.", name=supplier.name), "success")
+        return redirect(url_for("platform.edit_supplier", supplier_id=supplier.id))
+    return _suppliers_page(SupplierForm(formdata=None, obj=supplier), supplier, 400, form, errors)
+
+
+def _setting_error(form: ConnectorSettingsForm, name: str, problem: str, general: list[str]):
+    """Put a refusal next to the setting it names (connectors explain in English)."""
+    if problem == "required":
+        message = translate("This setting is required.")
+    else:
+        message = translate("Not accepted: %(problem)s", problem=problem)
+    field = form._fields.get(f"setting_{name}")
+    if field is not None:
+        field.errors = [*field.errors, message]
+    else:
+        general.append(f"{name}: {message}" if name else message)
+
+
+@bp.post("/suppliers/<int:supplier_id>/breaker/close")
+@platform_login_required
+def close_supplier_breaker(supplier_id: int):
+    """Route to the supplier again at once, without waiting for a probe: owners only."""
+    if current_user.role != "owner":
+        abort(403)
+    supplier = _get_or_404(Supplier, supplier_id)
+    if not ConfirmForm().validate_on_submit():
+        _expired()
+    else:
+        offers.close_breaker(supplier.id)
+        flash(
+            translate("Breaker closed: top-ups go to %(name)s again.", name=supplier.name),
+            "success",
+        )
+    return redirect(url_for("platform.edit_supplier", supplier_id=supplier_id))
+
+
+@bp.post("/suppliers/<int:supplier_id>/balance")
+@platform_login_required
+def check_supplier_balance(supplier_id: int):
+    supplier = _get_or_404(Supplier, supplier_id)
+    if not ConfirmForm().validate_on_submit():
+        _expired()
+    elif not supplier.connector:
+        flash(translate("Set up the connection first."), "error")
+    else:
+        try:
+            balance_cents = offers.check_balance(supplier.id)
+        except SupplierTransportError as error:
+            db.session.rollback()
+            flash(translate("The supplier did not answer: %(error)s", error=str(error)), "error")
+        else:
+            flash(
+                translate(
+                    "Balance at %(name)s: %(amount)s", name=supplier.name,
+                    amount=format_money(balance_cents),
+                ),
+                "success",
+            )  # fmt: skip
+    return redirect(url_for("platform.edit_supplier", supplier_id=supplier_id))
+
+
+@bp.get("/suppliers/scorecards")
+@platform_login_required
+def supplier_scorecards():
+    return render_console(
+        "platform/catalog/scorecards.html",
+        cards=scorecards(),
+        windows=SCORECARD_WINDOWS,
+        breaker_labels=BREAKER_LABELS,
+    )
 
 
 # -- card-key inventory ----------------------------------------------------------------------------

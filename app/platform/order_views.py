@@ -8,6 +8,9 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.fulfilment import services as fulfilment
+from app.fulfilment.models import FINAL, TOPUP_LABELS, Topup
+from app.fulfilment.queries import supplier_names, topups_of_order
 from app.i18n import translate
 from app.orders.models import STATUS_LABELS, Order, OrderIndex
 from app.orders.services import OrderError, deliver_manually
@@ -91,11 +94,16 @@ def order_detail(order_no: str):
             .where(Payment.tenant_id == store.id, Payment.order_no == order_no)
             .order_by(Payment.id)
         ).all()
+        topups = topups_of_order(store.id, order_no)
         page = render_console(
             "platform/order.html",
             store=store,
             order=order,
             payments=payments,
+            topups=topups,
+            topup_suppliers=supplier_names(topups),
+            topup_labels=TOPUP_LABELS,
+            can_retry_topups=current_user.role == "owner",
             payment_labels=PAYMENT_STATUS_LABELS,
             refund_labels=REFUND_STATUS_LABELS,
             status_labels=STATUS_LABELS,
@@ -153,6 +161,51 @@ def deliver_order(order_no: str):
                 flash(translate("Delivered. The buyer can see it now."), "success")
             finally:
                 db.session.remove()
+    return redirect(url_for("platform.order_detail", order_no=order_no))
+
+
+@bp.post("/orders/<order_no>/topups/<topup_no>/retry")
+@platform_login_required
+def retry_topup(order_no: str, topup_no: str):
+    """Ask the supplier now instead of waiting for the next check (owners only): query our
+    reference of a sent top-up, or send a queued one. Never orders a sent one again."""
+    _owner_only()
+    store = _locate(order_no)
+    if not FlaskForm().validate_on_submit():
+        return redirect(url_for("platform.order_detail", order_no=order_no))
+    with tenant_context(store):
+        try:
+            topup = db.session.scalar(
+                select(Topup).where(
+                    Topup.topup_no == topup_no,
+                    Topup.tenant_id == store.id,
+                    Topup.order_no == order_no,
+                )
+            )
+            if topup is None:
+                abort(404)
+            if topup.status in FINAL:
+                flash(translate("This top-up is finished already."), "error")
+            else:
+                step = fulfilment.submit if topup.status == "queued" else fulfilment.check
+                try:
+                    step(topup_no)  # commits
+                except LookupError:
+                    db.session.rollback()
+                    flash(translate("The supplier of this top-up has no connection."), "error")
+                else:
+                    status = db.session.scalar(
+                        select(Topup.status).where(Topup.topup_no == topup_no)
+                    )
+                    flash(
+                        translate(
+                            "Asked the supplier. The top-up is now: %(status)s",
+                            status=translate(TOPUP_LABELS[status]),
+                        ),
+                        "success",
+                    )
+        finally:
+            db.session.remove()
     return redirect(url_for("platform.order_detail", order_no=order_no))
 
 

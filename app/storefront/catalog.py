@@ -3,7 +3,8 @@
 Three layers, each cached under the versions that cover it (app.catalog.cache):
 - the catalog base, shared by every store: published products, SKUs with wholesale prices per
   plan tier, categories and stock states (catalog version; stock states bump it only when a SKU
-  moves between in stock / low / sold out);
+  moves between in stock / low / sold out — for top-ups, when a supplier becomes available or
+  not: app.suppliers.offers.refresh_availability);
 - a store's own data: markup rules, listing choices, settings (store version);
 - exact stock counts, for stores that show them (stock version, bumped on every stock change).
 A store's listing is computed from these in Python, with the pricing engine, without queries.
@@ -22,6 +23,7 @@ from app.merchant.services import get_settings
 from app.pricing.engine import Markup, RuleSet
 from app.pricing.models import PriceRule, ProductListing
 from app.pricing.services import category_paths, quote_for, tier_for
+from app.suppliers.offers import saleable_topup_skus
 from tenants.context import TenantRef
 
 LOW_STOCK_SHOWN_BELOW = 10
@@ -29,7 +31,11 @@ HOME_PRODUCTS = 48
 SEARCH_RESULTS = 48
 
 
-def stock_state(delivery_type: str, available: int | None) -> str:
+def stock_state(delivery_type: str, available: int | None, can_supply: bool = True) -> str:
+    """What customers see: card keys by count; a direct top-up is sold out while no supplier
+    may take it (app.suppliers.offers); manual delivery is always in stock."""
+    if delivery_type == "direct_topup":
+        return "in_stock" if can_supply else "sold_out"
     if delivery_type != "card_key":
         return "in_stock"
     if not available:
@@ -58,6 +64,7 @@ def build_base() -> dict:
     ):
         tiers.setdefault(sku_id, {})[tier] = cents
     available = available_by_sku()
+    saleable_topups = saleable_topup_skus()
     products = []
     for product in db.session.scalars(
         select(Product)
@@ -75,7 +82,9 @@ def build_base() -> dict:
                 "min_quantity": s.min_quantity,
                 "max_quantity": s.max_quantity,
                 "wholesale": {"standard": s.wholesale_cents, **tiers.get(s.id, {})},
-                "stock": stock_state(product.delivery_type, available.get(s.id, 0)),
+                "stock": stock_state(
+                    product.delivery_type, available.get(s.id, 0), s.id in saleable_topups
+                ),
             }
             for s in product.skus
             if s.is_active

@@ -14,5 +14,10 @@ def check_topup(topup_no: str) -> str:
 
 
 def sweep_topups() -> int:
-    """Periodic, platform-wide: re-drive lost and due top-ups."""
-    return services.sweep()
+    """Periodic, platform-wide: re-drive lost and due top-ups, and let storefronts know when a
+    top-up SKU became sellable or unsellable (a breaker opened, closed or cooled down)."""
+    from app.suppliers.offers import refresh_availability
+
+    swept = services.sweep()
+    refresh_availability()
+    return swept
