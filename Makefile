@@ -19,8 +19,9 @@ install: $(STAMP) translations
 translations: $(STAMP)
 	$(VENV)/bin/pybabel compile --statistics -d app/translations
 
+# PYTHONPATH: babel.cfg maps theme.json files to an extractor in app.theming.manifest.
 extract-messages: $(STAMP)
-	$(VENV)/bin/pybabel extract --ignore-dirs=".venv tests" -F babel.cfg -k N_ -k _l -k translate -o app/translations/messages.pot .
+	PYTHONPATH=. $(VENV)/bin/pybabel extract --ignore-dirs=".venv tests" -F babel.cfg -k N_ -k _l -k translate -o app/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 
 ## Run the platform on the embedded default (SQLite, jobs in-process, demo data).

@@ -120,10 +120,12 @@ def configure_i18n(app) -> None:
 def configure_templates(app) -> None:
     from flask_babel import get_locale
 
+    from app.storefront import appearance
     from app.web import themes
     from app.web.site import current_site
 
     themes.init_app(app)
+    appearance.init_app(app)
     from app.money import format_money
 
     app.jinja_env.globals.update(current_site=current_site, get_locale=get_locale)
@@ -143,6 +145,7 @@ def configure_jobs(app) -> None:
 
 
 def register_blueprints(app) -> None:
+    from app.billing.views import bp as billing
     from app.customers.views import bp as customers
     from app.merchant.views import bp as merchant
     from app.payments.views import bp as payments
@@ -152,7 +155,18 @@ def register_blueprints(app) -> None:
     from app.suppliers.views import bp as suppliers
     from app.web.views import bp as web
 
-    for blueprint in (web, signup, platform, payments, suppliers, merchant, storefront, customers):
+    blueprints = (
+        web,
+        signup,
+        platform,
+        payments,
+        billing,
+        suppliers,
+        merchant,
+        storefront,
+        customers,
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 

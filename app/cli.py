@@ -48,6 +48,7 @@ def create_admin(email: str, password: str, name: str) -> None:
 
 
 def register(app) -> None:
+    from app.billing.cli import billing_cli
     from app.catalog.cli import catalog_cli
     from app.demo import demo_cli
     from app.inventory.cli import keys_cli
@@ -63,6 +64,7 @@ def register(app) -> None:
         keys_cli,
         ledger_cli,
         payments_cli,
+        billing_cli,
         demo_cli,
         serve,
     ):

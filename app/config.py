@@ -105,6 +105,12 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "TOPUP_DEADLINE_MINUTES": _env_int("TOPUP_DEADLINE_MINUTES", 30),
         # How long we wait for a supplier's answer before treating the outcome as unknown.
         "SUPPLIER_TIMEOUT_SECONDS": float(os.environ.get("SUPPLIER_TIMEOUT_SECONDS", "10")),
+        # SaaS billing of stores through Stripe Billing; unset: plans are assigned by hand.
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
+        # Days a store with an overdue subscription keeps its plan before it moves to Free.
+        "BILLING_GRACE_DAYS": _env_int("BILLING_GRACE_DAYS", 7),
         "TESTING": False,
     }
     config.update(overrides)

@@ -13,9 +13,9 @@ demo_cli = AppGroup("demo", help="Demo data for local runs.")
 
 DEMO_PASSWORD = "kameng-demo-1"
 DEMO_ADMIN = "admin@example.com"
-DEMO_STORES = (
-    ("demo", "演示卡盟 Demo Store", "demo@example.com"),
-    ("neon", "霓虹游戏 Neon Games", "neon@example.com"),
+DEMO_STORES = (  # slug, name, owner, theme pack
+    ("demo", "演示卡盟 Demo Store", "demo@example.com", "classic"),
+    ("neon", "霓虹游戏 Neon Games", "neon@example.com", "neon"),
 )
 
 
@@ -100,11 +100,11 @@ def seed_demo() -> list[tuple[str, str, str]]:
     seed_catalog()
     lines = [("Platform console", platform_url("/platform/login"), DEMO_ADMIN)]
     lines.append(("Open a store", platform_url("/open"), "-"))
-    for slug, name, owner in DEMO_STORES:
+    for slug, name, owner, theme in DEMO_STORES:
         tenant = provisioning.get_tenant(slug)
         if tenant is None:
             ref = provisioning.create_tenant(
-                slug=slug, name=name, owner_email=owner, owner_password=DEMO_PASSWORD
+                slug=slug, name=name, owner_email=owner, owner_password=DEMO_PASSWORD, theme=theme
             ).tenant
         else:
             ref = provisioning.tenant_ref(tenant)

@@ -1,5 +1,6 @@
 """Imports every model module, so both metadata collections are complete."""
 
+from app.billing.models import Plan, StoreSubscription, StripeEvent  # noqa: F401
 from app.catalog.models import Category, Product, Sku, SkuTierPrice, Supplier  # noqa: F401
 from app.customers.models import Customer  # noqa: F401
 from app.fulfilment.models import Topup, TopupCall  # noqa: F401
@@ -11,5 +12,6 @@ from app.payments.models import Payment, ProviderConfig, Refund  # noqa: F401
 from app.platform.models import PlatformUser  # noqa: F401
 from app.pricing.models import PriceRule, ProductListing  # noqa: F401
 from app.suppliers.models import SupplierOffer  # noqa: F401
+from app.theming.models import ThemeRevision  # noqa: F401
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: F401
 from tenants.models import Tenant, TenantDomain  # noqa: F401

@@ -26,6 +26,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("retry-refunds", "workers.jobs.payments.retry_failed_refunds", 600),
     PeriodicJob("webhook-retries", "workers.jobs.webhooks.sweep_due_deliveries", 60),
     PeriodicJob("sweep-topups", "workers.jobs.fulfilment.sweep_topups", 5, queue="fulfilment"),
+    PeriodicJob("stripe-events", "workers.jobs.billing.sweep_stripe_events", 60),
+    PeriodicJob("billing-grace", "workers.jobs.billing.enforce_grace_periods", 600),
 )
 
 

@@ -7,17 +7,12 @@ very next request.
 from __future__ import annotations
 
 import csv
-import io
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import markdown
 import nh3
-from flask import current_app
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import func, or_, select
 
 from app.catalog.cache import bump_catalog_version
@@ -32,13 +27,13 @@ from app.catalog.models import (
 )
 from app.extensions import db
 from app.i18n import N_
+from app.images import ImageRefused, reencode_image, store_media
 
 SKU_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 FIELD_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 MAX_INPUT_FIELDS = 5
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4000
-IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "GIF": "gif"}
 ALLOWED_TAGS = {
     "p", "br", "strong", "em", "b", "i", "u", "s", "ul", "ol", "li", "a", "code", "pre",
     "blockquote", "h3", "h4", "h5", "hr", "table", "thead", "tbody", "tr", "th", "td",
@@ -81,38 +76,23 @@ def render_description(source: str) -> str:
     )
 
 
-def media_root() -> Path:
-    return Path(current_app.config["INSTANCE_PATH"]) / "media"
+IMAGE_REFUSALS = {
+    "size": N_("The image must be at most 2 MB."),
+    "format": N_("Use a PNG, JPEG, WebP or GIF image."),
+    "pixels": N_("The image must be at most 4000 pixels wide and high."),
+    "unreadable": N_("This file is not an image we can read."),
+}
 
 
 def save_image(data: bytes) -> str:
     """Check an uploaded image with Pillow and store a re-encoded copy; returns its media path."""
-    if len(data) > MAX_IMAGE_BYTES:
-        raise CatalogError("image", N_("The image must be at most 2 MB."))
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image_format = image.format
-            if image_format not in IMAGE_FORMATS:
-                raise CatalogError("image", N_("Use a PNG, JPEG, WebP or GIF image."))
-            if max(image.size) > MAX_IMAGE_PIXELS:
-                raise CatalogError(
-                    "image", N_("The image must be at most 4000 pixels wide and high.")
-                )
-            # Re-encoding drops metadata and anything smuggled after the image data.
-            image.load()
-            if image_format == "JPEG" and image.mode not in ("RGB", "L"):
-                image = image.convert("RGB")
-            out = io.BytesIO()
-            image.save(out, format=image_format)
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
-        raise CatalogError("image", N_("This file is not an image we can read.")) from None
-    relative = f"catalog/{uuid.uuid4().hex}.{IMAGE_FORMATS[image_format]}"
-    target = media_root() / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(out.getvalue())
-    return relative
+        encoded, extension = reencode_image(
+            data, max_bytes=MAX_IMAGE_BYTES, max_pixels=MAX_IMAGE_PIXELS
+        )
+    except ImageRefused as refused:
+        raise CatalogError("image", IMAGE_REFUSALS[refused.reason]) from None
+    return store_media("catalog", encoded, extension)
 
 
 def validate_input_schema(fields: object) -> list[dict]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
 
 from app.auth.accounts import redeem_handoff, sign_in
 from app.auth.guards import login_required_for
 from app.auth.views import add_login_routes
+from app.billing.services import find_subscription
 from app.extensions import limiter
 from app.i18n import translate
 from app.merchant import services
@@ -40,7 +42,11 @@ def welcome():
 def dashboard():
     store = current_tenant._get_current_object()
     return render_console(
-        "merchant/dashboard.html", store=store, storefront_url=tenant_url(store, "/")
+        "merchant/dashboard.html",
+        store=store,
+        storefront_url=tenant_url(store, "/"),
+        subscription=find_subscription(store.id),  # the overdue-payment banner
+        may_bill=current_user.role == "owner",
     )
 
 
@@ -106,4 +112,5 @@ def checkout_settings():
 
 import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.order_views  # noqa: E402,F401  (routes on this blueprint)
+import app.merchant.theme_views  # noqa: E402,F401  (routes on this blueprint)
 import app.webhooks.views  # noqa: E402,F401  (routes on this blueprint)

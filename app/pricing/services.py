@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.billing.entitlements import entitlement
 from app.catalog.cache import bump_store_version
 from app.catalog.models import DEFAULT_TIER, Category, Product, Sku, SkuTierPrice
 from app.extensions import db
@@ -55,8 +56,9 @@ class SkuPrice:
 
 
 def tier_for(tenant: TenantRef) -> str:
-    """The wholesale tier of a store: its plan's name (a plan without tier prices pays default)."""
-    return tenant.plan or DEFAULT_TIER
+    """The wholesale tier of a store: its plan's `wholesale_tier` entitlement (by default named
+    after the plan; a tier without tier prices pays the default wholesale)."""
+    return entitlement(tenant, "wholesale_tier") or DEFAULT_TIER
 
 
 def wholesale_prices(skus: Iterable[Sku], tier: str) -> dict[int, int]:

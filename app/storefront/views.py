@@ -1,11 +1,11 @@
-"""Storefront pages: home, category, product, search."""
+"""Storefront pages: home, category, product, search, and the store's theme stylesheet."""
 
 from __future__ import annotations
 
 from flask import abort, request
 
 from app.merchant.services import get_settings
-from app.storefront import catalog
+from app.storefront import appearance, catalog
 from app.storefront.page_cache import cached_page
 from app.web.routing import SiteBlueprint
 from app.web.themes import render_theme
@@ -22,13 +22,17 @@ def _store():
 @cached_page
 def home():
     store = _store()
-    data = catalog.listing(store, limit=catalog.HOME_PRODUCTS)
+    data = catalog.listing(store)
+    sections = appearance.home_sections(
+        store, appearance.current_look(), data, catalog.HOME_PRODUCTS
+    )
     return render_theme(
         "shop/home.html",
         store=store,
         settings=get_settings(),
         categories=data["categories"],
-        products=data["products"],
+        products=data["products"][: catalog.HOME_PRODUCTS],
+        sections=sections,
     )
 
 
@@ -68,4 +72,10 @@ def search():
     )
 
 
+@bp.get("/theme.css")
+def theme_css():
+    return appearance.theme_stylesheet()
+
+
 import app.storefront.checkout  # noqa: E402,F401  (routes on this blueprint)
+import app.storefront.seo  # noqa: E402,F401  (routes on this blueprint)

@@ -9,7 +9,7 @@ from app.web.routing import BOTH, SiteBlueprint
 from app.web.themes import theme_static
 
 bp = SiteBlueprint("web", __name__, site=BOTH)
-MEDIA_FOLDERS = ("catalog/",)
+MEDIA_FOLDERS = ("catalog/", "store/")
 
 
 @bp.get("/static/<path:filename>")
@@ -19,8 +19,9 @@ def static(filename: str):
 
 @bp.get("/media/<path:filename>")
 def media(filename: str):
-    """Uploaded catalog images (re-encoded by Pillow when uploaded); nothing else is served."""
-    from app.catalog.services import media_root
+    """Uploaded catalog and store theme images (re-encoded by Pillow when uploaded); nothing
+    else is served."""
+    from app.images import media_root
 
     if not filename.startswith(MEDIA_FOLDERS):
         abort(404)

@@ -33,6 +33,23 @@ FAILED_EVENTS = frozenset({"checkout.session.async_payment_failed"})
 REFUND_ACCEPTED = frozenset({"succeeded", "pending", "requires_action"})
 
 
+def stripe_client(
+    secret_key: str,
+    api_base: str | None = None,
+    *,
+    timeout: float = TIMEOUT_SECONDS,
+    retries: int = 2,
+) -> stripe.StripeClient:
+    """A StripeClient on `api_base` (a fake Stripe in tests): checkout payments and SaaS billing
+    (app.billing.stripe_api) build theirs here."""
+    return stripe.StripeClient(
+        secret_key or "",
+        base_addresses={"api": (api_base or API_BASE).rstrip("/")},
+        http_client=stripe.RequestsClient(timeout=timeout),
+        max_network_retries=retries,
+    )
+
+
 class StripeProvider(Provider):
     name = "stripe"
     label = N_("Stripe")
@@ -46,11 +63,8 @@ class StripeProvider(Provider):
     currencies = frozenset({"CNY", "USD", "EUR", "HKD", "GBP", "SGD", "AUD", "CAD", "MOP"})
 
     def _client(self) -> stripe.StripeClient:
-        return stripe.StripeClient(
-            self.credentials.get("secret_key", ""),
-            base_addresses={"api": (self.credentials.get("api_base") or API_BASE).rstrip("/")},
-            http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
-            max_network_retries=2,
+        return stripe_client(
+            self.credentials.get("secret_key", ""), self.credentials.get("api_base")
         )
 
     def create(self, request: PaymentRequest) -> Checkout:

@@ -1,0 +1,1 @@
+"""Theme packs and each store's theme settings: manifests, drafts, publishing, rollback."""
