@@ -410,22 +410,26 @@ def test_premium_packs_follow_the_billing_entitlement(app, make_store, site, mon
     assert 'class="pack-neon' in text(visitor(site, store).get("/"))
 
 
-def test_the_entitlement_adapter_asks_billing_when_it_exists(monkeypatch, make_store):
-    import sys
-    import types
-
-    from app.theming import entitlements
+def test_a_premium_look_falls_back_on_a_plan_without_it_and_returns_after(app, make_store, site):
+    """The real entitlement: billing's plan decides; a downgrade keeps the published revision."""
+    from app.billing.services import assign_plan
+    from tenants.resolver import tenant_by_id
 
     store = make_store()
-    monkeypatch.setattr(entitlements, "BILLING_MODULES", ("app.no_such_billing",))
-    assert entitlements.may_use_premium_themes(store) is True  # no billing yet: allowed
-    billing = types.ModuleType("kameng_test_billing")
-    asked = []
-    billing.entitled = lambda s, feature: asked.append((s.id, feature)) or s.plan == "pro"
-    monkeypatch.setitem(sys.modules, "kameng_test_billing", billing)
-    monkeypatch.setattr(entitlements, "BILLING_MODULES", ("kameng_test_billing",))
-    assert entitlements.may_use_premium_themes(store) is False  # a free store
-    assert asked == [(store.id, "premium_themes")]
+
+    def on_plan(code):
+        with app.app_context():
+            assign_plan(store.id, code, actor="test")
+            return tenant_by_id(store.id)
+
+    publish_look(app, on_plan("pro"), "neon")
+    assert 'class="pack-neon' in text(visitor(site, store).get("/"))
+    on_plan("free")
+    assert 'class="pack-neon' not in text(visitor(site, store).get("/"))
+    with app.app_context(), tenant_context(store):
+        assert theming.published_revision().pack == "neon"  # kept, not rewritten
+    on_plan("pro")
+    assert 'class="pack-neon' in text(visitor(site, store).get("/"))
 
 
 # -- drafts, publishing, rollback ------------------------------------------------------------------

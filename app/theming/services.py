@@ -304,9 +304,14 @@ def history() -> list[ThemeRevision]:
 
 
 def live_state(store: TenantRef) -> tuple[Theme, dict]:
-    """The published pack and values (the store's pack with its defaults before any publish)."""
+    """The published pack and values (the store's pack with its defaults before any publish).
+    A premium pack the store's plan no longer includes falls back to the base pack, which shows
+    what of the saved settings it understands; the revision is kept, so upgrading again brings
+    the premium look back unchanged."""
     revision = published_revision()
     pack = pack_or_base(revision.pack if revision else store.theme)
+    if not may_use(store, pack):
+        pack = pack_or_base(None)
     return pack, normalise_values(pack.schema, revision.values if revision else {})
 
 
