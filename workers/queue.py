@@ -90,7 +90,10 @@ def _submit_pending_jobs(session):
     if specs:
         jobs = backend()
         for spec in specs:
-            jobs.submit(spec)
+            try:
+                jobs.submit(spec)
+            except Exception:  # the work is committed; the sweepers re-drive what was lost
+                log.exception("could not enqueue %s after commit", spec.path)
 
 
 @event.listens_for(TenantSession, "after_rollback")

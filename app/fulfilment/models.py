@@ -55,6 +55,9 @@ class Topup(SharedModel):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set in the transaction that decided the order (delivered / refunded): a final top-up
+    # without it is an order the sweeper must still finish (a worker died in between).
+    order_settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     calls: Mapped[list[TopupCall]] = relationship(order_by="TopupCall.id")

@@ -278,42 +278,52 @@ def _finish_failed(topup: Topup, reason: str) -> str:
 
 def _finish_order(order_no: str) -> None:
     """When every top-up of the order is final: delivered, partly refunded, or failed and
-    refunded — decided once, under the order's lock."""
-    from app.payments.refunds import request_refund, schedule_refund
+    refunded — decided once, under the order's lock, in one transaction with the refund and the
+    mark on its top-ups (so a worker dying half-way leaves it for the sweeper, never half done)."""
+    from app.payments.refunds import open_refund, order_payment, schedule_refund
     from workers.queue import enqueue
 
     tenant = require_tenant()
     order = db.session.scalar(select(Order).where(Order.order_no == order_no).with_for_update())
-    topups = db.session.scalars(select(Topup).where(Topup.order_no == order_no)).all()
-    if order is None or order.status != "fulfilling" or any(t.status not in FINAL for t in topups):
+    topups = db.session.scalars(
+        select(Topup).where(Topup.tenant_id == tenant.id, Topup.order_no == order_no)
+    ).all()
+    if order is None or any(t.status not in FINAL for t in topups):
         db.session.rollback()
         return
-    prices = {item.id: item.unit_price_cents for item in order.items}
-    short = sum((t.quantity - t.delivered_quantity) * prices[t.order_item_id] for t in topups)
-    if short == 0:
-        transition(order, "delivered", note="topped up")
-        order.delivered_at = utcnow()
-        enqueue(
-            "workers.jobs.orders.send_delivery_email",
-            order.order_no,
-            tenant_id=tenant.id,
-            queue="notifications",
-            job_key=f"delivery-email:{tenant.id}:{order.order_no}",
-        )
-        db.session.commit()
-        return
-    if short < order.total_cents:
-        transition(order, "delivered", note="topped up in part")
-        order.delivered_at = utcnow()
-        reason = "part of the top-up failed"
-    else:
-        transition(order, "failed", note=topups[0].message[:500])
-        reason = "the top-up failed"
+    now = utcnow()
+    if order.status == "fulfilling":
+        prices = {item.id: item.unit_price_cents for item in order.items}
+        short = sum((t.quantity - t.delivered_quantity) * prices[t.order_item_id] for t in topups)
+        if short < order.total_cents:
+            transition(order, "delivered", note="topped up" if not short else "topped up in part")
+            order.delivered_at = now
+            enqueue(
+                "workers.jobs.orders.send_delivery_email",
+                order.order_no,
+                tenant_id=tenant.id,
+                queue="notifications",
+                job_key=f"delivery-email:{tenant.id}:{order.order_no}",
+            )
+        else:
+            transition(order, "failed", note=topups[0].message[:500])
+        if short:
+            payment = order_payment(order, lock=True)
+            reason = "part of the top-up failed" if short < order.total_cents else "top-up failed"
+            transition(
+                order,
+                "partially_refunded" if short < order.total_cents else "refunded",
+                note=f"refund {short / 100:.2f} {order.currency}: {reason}",
+            )
+            schedule_refund(open_refund(payment, short, actor="system", reason=reason))
+    for topup in topups:
+        topup.order_settled_at = topup.order_settled_at or now
     db.session.commit()
-    refund = request_refund(
-        tenant, order_no, amount_cents=short, actor="system", reason=reason
-    )  # commits the decision; the gateway is asked by a job
-    schedule_refund(refund)
+
+
+def finish_order(order_no: str) -> None:
+    """Job: finish an order whose top-ups are all final (the sweeper's recovery)."""
+    _finish_order(order_no)
 
 
 def sweep(limit: int = 1000) -> int:
@@ -337,7 +347,30 @@ def sweep(limit: int = 1000) -> int:
         .order_by(Topup.next_check_at)
         .limit(limit)
     ).all()
+    from workers.queue import enqueue
+
+    slot = f":{now:%Y%m%d%H%M}"
     for topup in due:
-        _enqueue("submit" if topup.status == "queued" else "check", topup, f":{now:%Y%m%d%H%M}")
+        if topup.status == "queued":
+            # The original job key: if that job is only waiting in a long queue, this is
+            # dropped as a duplicate; if it was lost, it goes out again.
+            _enqueue("submit", topup)
+        else:
+            _enqueue("check", topup, slot)
+    unsettled = db.session.execute(
+        select(Topup.tenant_id, Topup.order_no)
+        .where(
+            Topup.status.in_(tuple(FINAL)),
+            Topup.order_settled_at.is_(None),
+            Topup.finished_at < stale,
+        )
+        .distinct()
+        .limit(limit)
+    ).all()
+    for tenant_id, order_no in unsettled:
+        enqueue(
+            "workers.jobs.fulfilment.finish_topup_order", order_no, tenant_id=tenant_id,
+            queue="fulfilment", job_key=f"topup-order:{tenant_id}:{order_no}{slot}",
+        )  # fmt: skip
     db.session.commit()
-    return len(due)
+    return len(due) + len(unsettled)

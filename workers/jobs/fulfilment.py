@@ -13,6 +13,10 @@ def check_topup(topup_no: str) -> str:
     return services.check(topup_no)
 
 
+def finish_topup_order(order_no: str) -> None:
+    services.finish_order(order_no)
+
+
 def sweep_topups() -> int:
     """Periodic, platform-wide: re-drive lost and due top-ups, and let storefronts know when a
     top-up SKU became sellable or unsellable (a breaker opened, closed or cooled down)."""

@@ -92,6 +92,7 @@ def upgrade():
         sa.Column("created_at", WHEN, nullable=False),
         sa.Column("submitted_at", WHEN, nullable=True),
         sa.Column("finished_at", WHEN, nullable=True),
+        sa.Column("order_settled_at", WHEN, nullable=True),
         sa.Column("updated_at", WHEN, nullable=False),
         sa.ForeignKeyConstraint(
             ["supplier_id"], ["shared.suppliers.id"], name=op.f("fk_topups_supplier_id_suppliers")
