@@ -220,6 +220,9 @@ def test_a_guest_on_a_phone_buys_a_card_key_in_each_pack(
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.className") == "skip-link"
 
+        # On to its category (the home page shows a bounded selection of the shared catalog,
+        # which other tests fill), then the product.
+        page.goto(f"http://{host}:{port}/c/{item['category_id']}")
         page.click(f".product-card a[href='/p/{item['product_id']}']")
         page.wait_for_url(f"**/p/{item['product_id']}")
         assert item["name"] in page.text_content("h1")
