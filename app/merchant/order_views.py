@@ -17,15 +17,14 @@ from app.orders.models import ORDER_STATUSES, STATUS_LABELS, Order, OrderItem
 from app.orders.queries import AWAITING_DELIVERY, OrderFilter, filtered
 from app.orders.services import (
     IllegalTransition,
-    OrderError,
     cancel_order,
-    deliver_manually,
     manual_delivery,
     order_ref,
 )
 from app.payments.models import PAYMENT_STATUS_LABELS, REFUND_STATUS_LABELS, Payment
 from app.payments.providers import known_providers
-from app.payments.refunds import REFUNDABLE, RefundError, execute_refund, request_refund
+from app.payments.refunds import REFUNDABLE, RefundError, request_refund
+from app.web.order_actions import deliver_by_hand, refund_at_gateway
 from app.web.site import render_console
 from app.web.urls import tenant_url
 from tenants.context import current_tenant
@@ -181,16 +180,9 @@ def deliver(order_no: str):
     store = _store()
     _order_or_404(order_no)
     if FlaskForm().validate_on_submit():
-        try:
-            deliver_manually(
-                store, order_no, request.form.get("content", ""),
-                actor=f"staff:{current_user.email}",
-            )  # fmt: skip
-        except OrderError as error:
-            db.session.rollback()
-            flash(translate(error.message, **error.params), "error")
-        else:
-            flash(translate("Delivered. The buyer can see it now."), "success")
+        deliver_by_hand(
+            store, order_no, request.form.get("content", ""), actor=f"staff:{current_user.email}"
+        )
     return redirect(url_for("merchant.order_detail", order_no=order_no))
 
 
@@ -248,11 +240,4 @@ def _execute(refund_no: str, expected_order: str | None = None) -> None:
         abort(404)
     if expected_order is not None and refund.order_no != expected_order:
         abort(404)
-    result = execute_refund(refund_no)
-    if result.status == "succeeded":
-        flash(translate("Refunded to the original payment method."), "success")
-    else:
-        flash(
-            translate("The payment provider refused the refund: %(error)s", error=result.error),
-            "error",
-        )
+    refund_at_gateway(refund_no)

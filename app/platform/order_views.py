@@ -13,10 +13,10 @@ from app.fulfilment.models import FINAL, TOPUP_LABELS, Topup
 from app.fulfilment.queries import supplier_names, topups_of_order
 from app.i18n import translate
 from app.orders.models import STATUS_LABELS, Order, OrderIndex
-from app.orders.services import OrderError, deliver_manually
 from app.payments.models import PAYMENT_STATUS_LABELS, REFUND_STATUS_LABELS, Payment, Refund
-from app.payments.refunds import REFUNDABLE, RefundError, execute_refund, request_refund
+from app.payments.refunds import REFUNDABLE, RefundError, request_refund
 from app.platform.views import bp, platform_login_required
+from app.web.order_actions import deliver_by_hand, refund_at_gateway
 from app.web.site import render_console
 from tenants.context import tenant_context
 from tenants.models import Tenant
@@ -138,7 +138,7 @@ def refund_order(order_no: str):
             finally:
                 db.session.remove()
         if refund_no is not None:
-            _report(execute_refund(refund_no))
+            refund_at_gateway(refund_no)
     return redirect(url_for("platform.order_detail", order_no=order_no))
 
 
@@ -150,15 +150,10 @@ def deliver_order(order_no: str):
     if FlaskForm().validate_on_submit():
         with tenant_context(store):
             try:
-                deliver_manually(
+                deliver_by_hand(
                     store, order_no, request.form.get("content", ""),
                     actor=f"platform:{current_user.email}",
                 )  # fmt: skip
-            except OrderError as error:
-                db.session.rollback()
-                flash(translate(error.message, **error.params), "error")
-            else:
-                flash(translate("Delivered. The buyer can see it now."), "success")
             finally:
                 db.session.remove()
     return redirect(url_for("platform.order_detail", order_no=order_no))
@@ -217,15 +212,5 @@ def retry_refund(refund_no: str):
     if refund is None:
         abort(404)
     if FlaskForm().validate_on_submit():
-        _report(execute_refund(refund_no))
+        refund_at_gateway(refund_no)
     return redirect(url_for("platform.order_detail", order_no=refund.order_no))
-
-
-def _report(refund: Refund) -> None:
-    if refund.status == "succeeded":
-        flash(translate("Refunded to the original payment method."), "success")
-    else:
-        flash(
-            translate("The payment provider refused the refund: %(error)s", error=refund.error),
-            "error",
-        )
