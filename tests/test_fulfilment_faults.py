@@ -508,11 +508,27 @@ class ScenarioNotReached(RuntimeError):
     """The crash could not be staged (not the gap under test: fails the test outright)."""
 
 
+def _drop_leftover_jobs(backend) -> None:
+    """Jobs earlier tests enqueued and never ran would keep the spare worker busy."""
+    from redis import Redis
+    from rq import Queue
+
+    from workers.queue import QUEUES
+
+    redis = Redis.from_url(backend.redis_url)
+    try:
+        for name in QUEUES:
+            Queue(name, connection=redis).empty()
+    finally:
+        redis.close()
+
+
 def _kill_while_blocked(app, backend, store, sku_id, simulator, logs, lock_statement, blocked):
     """Buy; while the supplier takes its second to answer, lock `lock_statement`'s rows, which
     the worker needs after it committed the top-up's outcome; once `blocked()` holds and the
     worker waits on the lock, kill it there. Then the sweeper and the spare worker get their go."""
     simulator.configure(latency_ms=1000)
+    _drop_leftover_jobs(backend)  # so the only job a worker can be running is this top-up's
     env = worker_env(backend)
     with WorkerProcess(env, logs("w1")) as worker, WorkerProcess(env, logs("w2")) as spare:
         try:
