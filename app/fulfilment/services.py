@@ -280,7 +280,7 @@ def _finish_order(order_no: str) -> None:
     """When every top-up of the order is final: delivered, partly refunded, or failed and
     refunded — decided once, under the order's lock, in one transaction with the refund and the
     mark on its top-ups (so a worker dying half-way leaves it for the sweeper, never half done)."""
-    from app.payments.refunds import open_refund, order_payment, schedule_refund
+    from app.payments.refunds import decide_refund, schedule_refund
     from workers.queue import enqueue
 
     tenant = require_tenant()
@@ -308,14 +308,9 @@ def _finish_order(order_no: str) -> None:
         else:
             transition(order, "failed", note=topups[0].message[:500])
         if short:
-            payment = order_payment(order, lock=True)
             reason = "part of the top-up failed" if short < order.total_cents else "top-up failed"
-            transition(
-                order,
-                "partially_refunded" if short < order.total_cents else "refunded",
-                note=f"refund {short / 100:.2f} {order.currency}: {reason}",
-            )
-            schedule_refund(open_refund(payment, short, actor="system", reason=reason))
+            refund = decide_refund(tenant, order, amount_cents=short, actor="system", reason=reason)
+            schedule_refund(refund)
     for topup in topups:
         topup.order_settled_at = topup.order_settled_at or now
     db.session.commit()

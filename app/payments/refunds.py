@@ -89,6 +89,16 @@ def request_refund(
     order = db.session.scalar(select(Order).where(Order.order_no == order_no).with_for_update())
     if order is None:
         raise RefundError(N_("No such order."))
+    refund = decide_refund(tenant, order, amount_cents=amount_cents, actor=actor, reason=reason)
+    db.session.commit()
+    return refund
+
+
+def decide_refund(
+    tenant: TenantRef, order: Order, *, amount_cents: int | None = None, actor: str, reason: str
+) -> Refund:
+    """The decision on a locked order, in the caller's transaction: check what may be refunded,
+    move the order to refunded / partially_refunded, open the Refund (caller commits)."""
     if order.status not in REFUNDABLE:
         raise RefundError(N_("This order cannot be refunded in its current state."))
     payment = order_payment(order, lock=True)
@@ -107,9 +117,7 @@ def request_refund(
         actor=actor,
         note=f"refund {amount / 100:.2f} {order.currency}: {reason}".strip(),
     )
-    refund = open_refund(payment, amount, actor=actor, reason=reason)
-    db.session.commit()
-    return refund
+    return open_refund(payment, amount, actor=actor, reason=reason)
 
 
 def schedule_refund(refund: Refund) -> None:
