@@ -573,7 +573,7 @@ def test_a_worker_killed_after_a_top_up_succeeded_still_delivers_its_order(
     sku_id = topup_product(app, [(supplier, "CM10")])["sku_ids"][0]
     order_no = _kill_while_blocked(
         app, backend, store, sku_id, simulator, logs,
-        lambda n: select(Order.id).where(Order.order_no == n),  # _finish_order waits here
+        lambda n: select(Order.id).where(Order.order_no == n),  # finish_order waits here
         lambda n: topup_of(app, n).status == "success",
     )  # fmt: skip
     assert topup_of(app, order_no).status == "success"

@@ -25,7 +25,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.fulfilment.models import FINAL, Topup, TopupCall
 from app.orders.models import Order, OrderItem
-from app.orders.services import transition
+from app.orders.services import email_delivery, transition
 from app.suppliers import services as suppliers
 from app.suppliers.connectors.base import (
     FAILED,
@@ -221,7 +221,7 @@ def _apply(topup: Topup, result: SupplierResult) -> str:
         topup.delivered_quantity = topup.quantity if delivered is None else delivered
         topup.status, topup.finished_at = "success", utcnow()
         db.session.commit()
-        _finish_order(topup.order_no)
+        finish_order(topup.order_no)
         return "success"
     if result.state == PROCESSING:
         return _wait(topup, "processing", result.message)
@@ -272,16 +272,15 @@ def _finish_failed(topup: Topup, reason: str) -> str:
     topup.status, topup.message, topup.finished_at = "failed", reason[:2000], utcnow()
     order_no = topup.order_no
     db.session.commit()
-    _finish_order(order_no)
+    finish_order(order_no)
     return "failed"
 
 
-def _finish_order(order_no: str) -> None:
+def finish_order(order_no: str) -> None:
     """When every top-up of the order is final: delivered, partly refunded, or failed and
     refunded — decided once, under the order's lock, in one transaction with the refund and the
     mark on its top-ups (so a worker dying half-way leaves it for the sweeper, never half done)."""
     from app.payments.refunds import decide_refund, schedule_refund
-    from workers.queue import enqueue
 
     tenant = require_tenant()
     order = db.session.scalar(select(Order).where(Order.order_no == order_no).with_for_update())
@@ -298,13 +297,7 @@ def _finish_order(order_no: str) -> None:
         if short < order.total_cents:
             transition(order, "delivered", note="topped up" if not short else "topped up in part")
             order.delivered_at = now
-            enqueue(
-                "workers.jobs.orders.send_delivery_email",
-                order.order_no,
-                tenant_id=tenant.id,
-                queue="notifications",
-                job_key=f"delivery-email:{tenant.id}:{order.order_no}",
-            )
+            email_delivery(tenant, order.order_no)
         else:
             transition(order, "failed", note=topups[0].message[:500])
         if short:
@@ -314,11 +307,6 @@ def _finish_order(order_no: str) -> None:
     for topup in topups:
         topup.order_settled_at = topup.order_settled_at or now
     db.session.commit()
-
-
-def finish_order(order_no: str) -> None:
-    """Job: finish an order whose top-ups are all final (the sweeper's recovery)."""
-    _finish_order(order_no)
 
 
 def sweep(limit: int = 1000) -> int:

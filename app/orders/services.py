@@ -308,8 +308,6 @@ def manual_delivery(tenant: TenantRef, item: OrderItem) -> str:
 def deliver_manually(tenant: TenantRef, order_no: str, content: str, *, actor: str) -> Order:
     """Fill in a paid manual order (an account, a code, instructions) and mark it delivered; the
     content is stored encrypted and e-mailed to the buyer by a job. Commits."""
-    from workers.queue import enqueue
-
     content = (content or "").strip()
     if not content:
         raise OrderError("content", N_("Write what the buyer receives."))
@@ -327,12 +325,19 @@ def deliver_manually(tenant: TenantRef, order_no: str, content: str, *, actor: s
         item.manual_delivery_sealed = seal_text(content, _manual_purpose(tenant, item))
     transition(order, "delivered", actor=actor, note="delivered by hand")
     order.delivered_at = utcnow()
-    enqueue(
-        "workers.jobs.orders.send_delivery_email",
-        order.order_no,
-        tenant_id=tenant.id,
-        queue="notifications",
-        job_key=f"delivery-email:{tenant.id}:{order.order_no}",
-    )
+    email_delivery(tenant, order.order_no)
     db.session.commit()
     return order
+
+
+def email_delivery(tenant: TenantRef, order_no: str) -> None:
+    """E-mail the buyer what was delivered, once per order, after the caller's commit."""
+    from workers.queue import enqueue
+
+    enqueue(
+        "workers.jobs.orders.send_delivery_email",
+        order_no,
+        tenant_id=tenant.id,
+        queue="notifications",
+        job_key=f"delivery-email:{tenant.id}:{order_no}",
+    )

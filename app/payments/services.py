@@ -21,7 +21,7 @@ from app.fulfilment.services import queue_topups
 from app.inventory import services as inventory
 from app.ledger.services import order_paid_entries, post
 from app.orders.models import Order, OrderEvent
-from app.orders.services import order_ref, transition
+from app.orders.services import email_delivery, order_ref, transition
 from app.payments.models import Payment
 from app.payments.providers import (
     CallbackEvent,
@@ -140,15 +140,7 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
         if stock_moved and item.delivery_type == "card_key":
             inventory.after_stock_change(item.sku_id)
     if outcome == "delivered":
-        from workers.queue import enqueue
-
-        enqueue(
-            "workers.jobs.orders.send_delivery_email",
-            order.order_no,
-            tenant_id=tenant.id,
-            queue="notifications",
-            job_key=f"delivery-email:{tenant.id}:{order.order_no}",
-        )
+        email_delivery(tenant, order.order_no)
     return outcome
 
 
