@@ -111,6 +111,19 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
         # Days a store with an overdue subscription keeps its plan before it moves to Free.
         "BILLING_GRACE_DAYS": _env_int("BILLING_GRACE_DAYS", 7),
+        # Money (app/money_flows): suppliers' hold before settlement (stores: their plan's
+        # settlement_days); withdrawals' minimum, fee (basis points, at least the minimum fee)
+        # and daily maximum per store or supplier, in CNY cents.
+        "SUPPLIER_SETTLEMENT_DAYS": _env_int("SUPPLIER_SETTLEMENT_DAYS", 1),
+        "WITHDRAWAL_MIN_CENTS": _env_int("WITHDRAWAL_MIN_CENTS", 10000),
+        "WITHDRAWAL_FEE_BPS": _env_int("WITHDRAWAL_FEE_BPS", 0),
+        "WITHDRAWAL_FEE_MIN_CENTS": _env_int("WITHDRAWAL_FEE_MIN_CENTS", 0),
+        "WITHDRAWAL_DAILY_LIMIT_CENTS": _env_int("WITHDRAWAL_DAILY_LIMIT_CENTS", 5_000_000),
+        # Store referral: the commission of each level above the store that sold, in basis
+        # points of its profit ("1000" = 10% to the inviting store only; at most 3 levels), paid
+        # by the platform out of its margin ("platform") or by the selling store ("store").
+        "REFERRAL_RATES_BPS": os.environ.get("REFERRAL_RATES_BPS", "1000"),
+        "REFERRAL_FUNDED_BY": os.environ.get("REFERRAL_FUNDED_BY", "platform"),
         "TESTING": False,
     }
     config.update(overrides)

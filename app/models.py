@@ -1,11 +1,13 @@
 """Imports every model module, so both metadata collections are complete."""
 
+from app.audit.models import AuditEvent  # noqa: F401
 from app.billing.models import Plan, StoreSubscription, StripeEvent  # noqa: F401
 from app.catalog.models import Category, Product, Sku, SkuTierPrice, Supplier  # noqa: F401
 from app.customers.models import Customer  # noqa: F401
 from app.fulfilment.models import Topup, TopupCall  # noqa: F401
 from app.inventory.models import CardKey, CardKeyBatch, KeyAccessLog  # noqa: F401
-from app.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction  # noqa: F401
+from app.kyc.models import Verification  # noqa: F401
+from app.ledger.models import LedgerAccount, LedgerEntry, LedgerHold, LedgerTransaction  # noqa: F401
 from app.merchant.models import StaffUser, StoreSettings  # noqa: F401
 from app.orders.models import Order, OrderEvent, OrderIndex, OrderItem  # noqa: F401
 from app.payments.models import Payment, ProviderConfig, Refund  # noqa: F401
@@ -14,4 +16,5 @@ from app.pricing.models import PriceRule, ProductListing  # noqa: F401
 from app.suppliers.models import SupplierOffer  # noqa: F401
 from app.theming.models import ThemeRevision  # noqa: F401
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: F401
+from app.withdrawals.models import Withdrawal  # noqa: F401
 from tenants.models import Tenant, TenantDomain  # noqa: F401

@@ -33,6 +33,10 @@ class Tenant(SharedModel):
     plan: Mapped[str] = mapped_column(String(30), default="free")
     theme: Mapped[str] = mapped_column(String(40), default="_base")
     owner_email: Mapped[str] = mapped_column(String(254))
+    # The store whose invite link opened this one (store referral); set once, never changed.
+    referrer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="SET NULL"), index=True
+    )
     # The store schema's Alembic revision, recorded here so `tenants migrate` knows who is behind.
     schema_revision: Mapped[str | None] = mapped_column(String(40))
     migration_error: Mapped[str | None] = mapped_column(Text)

@@ -87,6 +87,7 @@ def create_tenant(
     owner_password: str,
     plan: str = "free",
     theme: str = "_base",
+    referrer_id: int | None = None,
 ) -> OpenedStore:
     """Open a store: its row and subdomain, its schema at head, its owner; then welcome them.
 
@@ -106,7 +107,14 @@ def create_tenant(
     if problem := password_problem(owner_password):
         raise ProvisioningError("owner_password", problem)
 
-    tenant = Tenant(slug=slug, name=name, owner_email=owner_email, plan=plan, theme=theme)
+    tenant = Tenant(
+        slug=slug,
+        name=name,
+        owner_email=owner_email,
+        plan=plan,
+        theme=theme,
+        referrer_id=referrer_id,
+    )
     tenant.domains.append(
         TenantDomain(
             host=subdomain_host(slug),

@@ -28,6 +28,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep-topups", "workers.jobs.fulfilment.sweep_topups", 5, queue="fulfilment"),
     PeriodicJob("stripe-events", "workers.jobs.billing.sweep_stripe_events", 60),
     PeriodicJob("billing-grace", "workers.jobs.billing.enforce_grace_periods", 600),
+    PeriodicJob("settlement", "workers.jobs.money.settle_due_holds", 300),
 )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import BigId, SharedModel, UtcDateTime, utcnow
@@ -40,6 +40,9 @@ class LedgerTransaction(SharedModel):
     kind: Mapped[str] = mapped_column(String(40))
     tenant_id: Mapped[int | None] = mapped_column(Integer, index=True)
     description: Mapped[str] = mapped_column(Text, default="")
+    # The business event's subject, e.g. "order:<tenant>:<order_no>": pending money is held
+    # and settled per reference (see app.ledger.holds).
+    reference: Mapped[str | None] = mapped_column(String(120), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
     entries: Mapped[list[LedgerEntry]] = relationship(
@@ -62,3 +65,23 @@ class LedgerEntry(SharedModel):
 
     transaction: Mapped[LedgerTransaction] = relationship(back_populates="entries")
     account: Mapped[LedgerAccount] = relationship()
+
+
+class LedgerHold(SharedModel):
+    """Money credited to a party's pending account for one reference, until it settles."""
+
+    __tablename__ = "ledger_holds"
+    __table_args__ = (
+        UniqueConstraint("account_code", "currency", "reference"),
+        Index("ix_ledger_holds_due", "settled_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_code: Mapped[str] = mapped_column(String(80))
+    currency: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str] = mapped_column(String(120))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # What settlement moved to available (after paying off anything owed); 0 if nothing was left.
+    settled_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

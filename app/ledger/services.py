@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.db import utcnow
 from app.extensions import db
+from app.ledger import holds
 from app.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
 
 
@@ -49,9 +51,14 @@ def post(
     currency: str,
     tenant_id: int | None = None,
     description: str = "",
+    reference: str | None = None,
 ) -> tuple[LedgerTransaction, bool]:
     """Post one balanced transaction; returns (transaction, created). A key already posted
-    returns the existing transaction and changes nothing."""
+    returns the existing transaction and changes nothing.
+
+    With a `reference` (e.g. "order:<tenant>:<order_no>"), credits to a store's or supplier's
+    pending account are held for settlement, and debits to one already settled are taken from
+    what that party has available (app.ledger.holds)."""
     existing = db.session.scalar(
         select(LedgerTransaction).where(LedgerTransaction.idempotency_key == idempotency_key)
     )
@@ -62,23 +69,22 @@ def post(
         raise LedgerError("a transaction needs at least one non-zero entry")
     if sum(amount for _, amount in lines) != 0:
         raise LedgerError(f"entries of {idempotency_key} do not sum to zero: {lines}")
-    accounts = {code: _account(code, currency) for code, _ in lines}
-    # Lock the accounts in a fixed order so two transactions never wait on each other in a cycle,
-    # and re-read their balances under the lock (populate_existing): the objects loaded above may
-    # hold a balance another transaction has since changed.
-    locked = db.session.scalars(
-        select(LedgerAccount)
-        .where(LedgerAccount.id.in_([a.id for a in accounts.values()]))
-        .order_by(LedgerAccount.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    by_id = {a.id: a for a in locked}
+    codes = {code for code, _ in lines} | holds.routing_targets(lines, reference)
+    accounts = lock_accounts(codes, currency)
+    lines = holds.route(
+        lines, reference, currency, lambda code: accounts[code].balance_cents, utcnow()
+    )
     transaction = LedgerTransaction(
-        idempotency_key=idempotency_key, kind=kind, tenant_id=tenant_id, description=description
+        idempotency_key=idempotency_key,
+        kind=kind,
+        tenant_id=tenant_id,
+        description=description,
+        reference=reference,
     )
     for code, amount in lines:
-        account = by_id[accounts[code].id]
+        if amount == 0:
+            continue
+        account = accounts[code]
         account.balance_cents += amount
         transaction.entries.append(
             LedgerEntry(account_id=account.id, amount_cents=amount, currency=currency)
@@ -86,6 +92,22 @@ def post(
     db.session.add(transaction)
     db.session.flush()
     return transaction, True
+
+
+def lock_accounts(codes, currency: str) -> dict[str, LedgerAccount]:
+    """The accounts (created if new), locked for this transaction in a fixed order — so two
+    transactions never wait on each other in a cycle — with balances re-read under the lock
+    (populate_existing): objects loaded earlier may hold a balance since changed."""
+    ids = {code: _account(code, currency).id for code in codes}
+    locked = db.session.scalars(
+        select(LedgerAccount)
+        .where(LedgerAccount.id.in_(ids.values()))
+        .order_by(LedgerAccount.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    by_id = {account.id: account for account in locked}
+    return {code: by_id[account_id] for code, account_id in ids.items()}
 
 
 def order_paid_entries(

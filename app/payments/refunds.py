@@ -44,6 +44,11 @@ def paid_ledger_key(tenant_id: int, order_no: str) -> str:
     return f"order:{tenant_id}:{order_no}:paid"
 
 
+def order_ledger_reference(tenant_id: int, order_no: str) -> str:
+    """What an order's ledger transactions (payment, refunds) are held and settled under."""
+    return f"order:{tenant_id}:{order_no}"
+
+
 def unmatched_ledger_key(payment_no: str) -> str:
     """A payment for an order that was already paid: held until it is refunded in full."""
     return f"payment:{payment_no}:unmatched"
@@ -182,6 +187,7 @@ def _book(refund_no: str, provider_refund_id: str) -> Refund:
         currency=payment.currency,
         tenant_id=payment.tenant_id,
         description=f"refund {refund.refund_no} of {payment.payment_no}",
+        reference=order_ledger_reference(payment.tenant_id, payment.order_no),
     )
     refund.status, refund.error = "succeeded", ""
     refund.provider_refund_id = provider_refund_id[:80]

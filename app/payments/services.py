@@ -14,11 +14,13 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.billing.entitlements import entitlement
 from app.catalog.models import Sku
 from app.db import utcnow
 from app.extensions import db
 from app.fulfilment.services import queue_topups
 from app.inventory import services as inventory
+from app.ledger.parties import store as store_party
 from app.ledger.services import order_paid_entries, post
 from app.orders.models import Order, OrderEvent
 from app.orders.services import email_delivery, order_ref, transition
@@ -31,7 +33,14 @@ from app.payments.providers import (
     ProviderError,
     ProviderUnavailable,
 )
-from app.payments.refunds import open_refund, paid_ledger_key, schedule_refund, unmatched_ledger_key
+from app.payments.refunds import (
+    open_refund,
+    order_ledger_reference,
+    paid_ledger_key,
+    schedule_refund,
+    unmatched_ledger_key,
+)
+from app.referrals import services as referrals
 from app.web.urls import platform_url
 from tenants.context import TenantRef
 
@@ -214,6 +223,8 @@ def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
             cost_cents=item.unit_cost_cents * item.quantity,
         ):
             entries[code] = entries.get(code, 0) + amount
+    for code, amount in store_share_entries(tenant, entries):
+        entries[code] = entries.get(code, 0) + amount
     transaction, _ = post(
         paid_ledger_key(tenant.id, order.order_no),
         "order_paid",
@@ -221,8 +232,23 @@ def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
         currency=order.currency,
         tenant_id=tenant.id,
         description=f"payment {payment.payment_no}",
+        reference=order_ledger_reference(tenant.id, order.order_no),
     )
     return transaction
+
+
+def store_share_entries(tenant: TenantRef, entries: dict[str, int]) -> list[tuple[str, int]]:
+    """On top of the basic split: the platform fee of the store's plan (basis points of the
+    store's profit) and the commissions of the stores that referred this one."""
+    pending = store_party(tenant.id).pending
+    profit = -entries.get(pending, 0)
+    fee = profit * int(entitlement(tenant, "platform_fee_bps") or 0) // 10000 if profit > 0 else 0
+    lines = [(pending, fee), ("platform:revenue", -fee)] if fee else []
+    return lines + referrals.commission_entries(
+        tenant.id,
+        store_share_cents=profit - fee,
+        platform_share_cents=-entries.get("platform:revenue", 0) + fee,
+    )
 
 
 def delivered_keys(tenant: TenantRef, order: Order) -> list[tuple[str, str]]:

@@ -82,5 +82,6 @@ def _change_status(slug: str, status: str, done_message: str):
 
 
 import app.platform.catalog_views  # noqa: E402, F401
+import app.platform.finance_views  # noqa: E402, F401
 import app.platform.order_views  # noqa: E402, F401
 import app.platform.payment_views  # noqa: E402, F401

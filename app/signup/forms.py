@@ -23,7 +23,7 @@ class OpenStoreForm(FlaskForm):
         _l("Password"), validators=[DataRequired(), Length(min=8, max=128)]
     )
 
-    def open_store(self) -> provisioning.OpenedStore | None:
+    def open_store(self, *, referrer_id: int | None = None) -> provisioning.OpenedStore | None:
         """Open the store described by this (validated) form; on refusal, the reason is
         attached to the field at fault and None is returned."""
         try:
@@ -32,6 +32,7 @@ class OpenStoreForm(FlaskForm):
                 name=self.name.data,
                 owner_email=self.owner_email.data,
                 owner_password=self.owner_password.data,
+                referrer_id=referrer_id,
             )
         except provisioning.ProvisioningError as error:
             getattr(self, error.field).errors.append(translate(error.message))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, redirect, request
+from flask import current_app, jsonify, make_response, redirect, request
 
 from app.auth.accounts import handoff_token
 from app.extensions import limiter
 from app.i18n import translate
+from app.referrals import services as referrals
 from app.signup.forms import OpenStoreForm
 from app.web.routing import SiteBlueprint
 from app.web.site import render_console
@@ -21,16 +22,45 @@ def landing():
     return render_console("signup/landing.html")
 
 
+REFERRAL_COOKIE = "kameng_ref"
+REFERRAL_COOKIE_DAYS = 30
+
+
 @bp.route("/open", methods=["GET", "POST"])
 @limiter.limit("20 per hour", methods=["POST"])
 def open_store():
+    """Open a store. An invite link (`/open?ref=<store>`) remembers the inviting store for a
+    month; it becomes the new store's referrer (store referral)."""
+    code = request.args.get("ref") or request.cookies.get(REFERRAL_COOKIE)
+    referrer = referrals.find_referrer(code)
     form = OpenStoreForm()
-    if form.validate_on_submit() and (opened := form.open_store()) is not None:
+    if (
+        form.validate_on_submit()
+        and (opened := form.open_store(referrer_id=referrer.id if referrer else None)) is not None
+    ):
         token = handoff_token(opened.tenant.id, opened.owner_id)
-        return redirect(tenant_url(opened.tenant, f"/admin/welcome?token={token}"))
-    return render_console(
-        "signup/open.html", form=form, domain=current_app.config["PLATFORM_DOMAIN"]
-    ), (400 if request.method == "POST" else 200)
+        response = redirect(tenant_url(opened.tenant, f"/admin/welcome?token={token}"))
+        response.delete_cookie(REFERRAL_COOKIE)
+        return response
+    response = make_response(
+        render_console(
+            "signup/open.html",
+            form=form,
+            domain=current_app.config["PLATFORM_DOMAIN"],
+            referrer=referrer,
+        ),
+        400 if request.method == "POST" else 200,
+    )
+    if referrer is not None and request.args.get("ref"):
+        response.set_cookie(
+            REFERRAL_COOKIE,
+            referrer.slug,
+            max_age=REFERRAL_COOKIE_DAYS * 86400,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+    return response
 
 
 @bp.get("/open/check")

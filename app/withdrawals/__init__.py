@@ -1,0 +1,1 @@
+"""Withdrawals (提现): stores and suppliers take their available money out, after review."""
