@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit.services import SYSTEM, Actor, record
 from app.auth.emails import email_problem
 from app.auth.passwords import password_problem
 from app.db import tenant_metadata, utcnow
@@ -177,15 +178,26 @@ def create_tenant(
     return OpenedStore(ref, owner_id)
 
 
-def set_status(slug: str, status: str, reason: str | None = None) -> TenantRef:
-    """Suspend, resume (active) or close a store."""
+def set_status(
+    slug: str, status: str, reason: str | None = None, *, actor: Actor = SYSTEM
+) -> TenantRef:
+    """Suspend, resume (active) or close a store, audited in the same transaction."""
     if status not in ("active", "suspended", "closed"):
         raise ProvisioningError("status", N_("Unknown store status."))
     tenant = get_tenant(slug)
     if tenant is None or tenant.status == "provisioning":
         raise ProvisioningError("slug", N_("No store has this address."))
+    before = {"status": tenant.status, "reason": tenant.status_reason}
     tenant.status = status
     tenant.status_reason = reason if status != "active" else None
+    record(
+        f"store.status.{status}",
+        actor=actor,
+        tenant_id=tenant.id,
+        target=f"store:{tenant.slug}",
+        before=before,
+        after={"status": tenant.status, "reason": tenant.status_reason},
+    )
     db.session.commit()
     _invalidate_hosts()
     return tenant_ref(tenant)

@@ -10,10 +10,11 @@ import base64
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit import services as audit
 from app.crypto import open_text, seal_text
@@ -225,3 +226,13 @@ def pending(limit: int = 200) -> list[Verification]:
 
 def _tenant_id(party: str) -> int | None:
     return Party.parse(party).tenant_id
+
+
+def backlog() -> tuple[int, datetime | None]:
+    """How many applications wait for review, and since when the oldest."""
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(Verification.submitted_at)).where(
+            Verification.status == "pending"
+        )
+    ).one()
+    return int(count), oldest

@@ -1,12 +1,16 @@
-"""Platform console: sign-in and the stores list (create, suspend, resume)."""
+"""Platform console: sign-in, the dashboard, and the stores (list, file, open, suspend)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 
+from app.audit.web import current_actor
 from app.auth.guards import login_required_for
 from app.auth.views import add_login_routes
+from app.billing.metrics import billing_metrics
+from app.fulfilment.queries import scorecards
 from app.i18n import N_, translate
+from app.platform import directory, insights, reviews
 from app.platform.forms import StatusChangeForm
 from app.platform.models import PlatformUser
 from app.signup.forms import OpenStoreForm
@@ -14,26 +18,46 @@ from app.web.routing import SiteBlueprint
 from app.web.site import render_console
 from app.web.urls import tenant_url
 from tenants import provisioning
+from tenants.models import STATUS_LABELS, TENANT_STATUSES
 
 bp = SiteBlueprint("platform", __name__, site="platform", url_prefix="/platform")
 platform_login_required = login_required_for("platform", "platform.login")
 
 
-add_login_routes(bp, PlatformUser, "platform/login.html", "platform.stores")
+add_login_routes(bp, PlatformUser, "platform/login.html", "platform.home")
 
 
 @bp.get("/")
 @platform_login_required
 def home():
-    return redirect(url_for("platform.stores"))
+    """The console's dashboard: sales, stores, subscriptions, what waits for review."""
+    return render_console(
+        "platform/dashboard.html",
+        dashboard=insights.platform_dashboard(),
+        billing=billing_metrics(),
+        suppliers=scorecards(),
+        reviews=reviews.waiting(),
+    )
+
+
+@bp.get("/reviews")
+@platform_login_required
+def reviews_home():
+    """Every review queue with what waits in it; each queue has its own page."""
+    return render_console("platform/reviews.html", reviews=reviews.waiting())
 
 
 def _stores_page(form: OpenStoreForm):
+    text = request.args.get("q", "")
+    status = request.args.get("status", "")
+    found = directory.find_stores(text, status, request.args.get("page", 1, type=int))
     return render_console(
         "platform/stores.html",
-        stores=provisioning.list_tenants(),
+        found=found,
+        text=text,
+        status=status,
+        statuses=[(s, STATUS_LABELS[s]) for s in TENANT_STATUSES if s != "provisioning"],
         form=form,
-        status_form=StatusChangeForm(),
         tenant_url=tenant_url,
         tenant_ref=provisioning.tenant_ref,
     )
@@ -55,6 +79,21 @@ def create_store():
     return _stores_page(form), 400
 
 
+@bp.get("/stores/<slug>")
+@platform_login_required
+def store(slug: str):
+    tenant = provisioning.get_tenant(slug)
+    if tenant is None or tenant.status == "provisioning":
+        abort(404)
+    return render_console(
+        "platform/store.html",
+        file=directory.store_file(tenant),
+        ref=provisioning.tenant_ref(tenant),
+        tenant_url=tenant_url,
+        status_form=StatusChangeForm(),
+    )
+
+
 @bp.post("/stores/<slug>/suspend")
 @platform_login_required
 def suspend_store(slug: str):
@@ -71,14 +110,16 @@ def _change_status(slug: str, status: str, done_message: str):
     form = StatusChangeForm()
     if not form.validate_on_submit():
         flash(translate("The form expired; please try again."), "error")
-        return redirect(url_for("platform.stores"))
+        return redirect(url_for("platform.store", slug=slug))
     try:
-        provisioning.set_status(slug, status, reason=form.reason.data or None)
+        provisioning.set_status(
+            slug, status, reason=(form.reason.data or "").strip() or None, actor=current_actor()
+        )
     except provisioning.ProvisioningError as error:
         flash(translate(error.message), "error")
-    else:
-        flash(translate(done_message, slug=slug), "success")
-    return redirect(url_for("platform.stores"))
+        return redirect(url_for("platform.stores"))
+    flash(translate(done_message, slug=slug), "success")
+    return redirect(url_for("platform.store", slug=slug))
 
 
 import app.platform.catalog_views  # noqa: E402, F401

@@ -293,3 +293,13 @@ def queue(limit: int = 200) -> list[Withdrawal]:
             .limit(limit)
         )
     )
+
+
+def backlog() -> tuple[int, datetime | None]:
+    """How many withdrawals wait for review, and since when the oldest."""
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(Withdrawal.requested_at)).where(
+            Withdrawal.status == "requested"
+        )
+    ).one()
+    return int(count), oldest
