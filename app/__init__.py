@@ -152,6 +152,7 @@ def register_blueprints(app) -> None:
     from app.platform.views import bp as platform
     from app.signup.views import bp as signup
     from app.storefront.views import bp as storefront
+    from app.supplier_portal.views import bp as supplier_portal
     from app.suppliers.views import bp as suppliers
     from app.web.views import bp as web
 
@@ -162,6 +163,7 @@ def register_blueprints(app) -> None:
         payments,
         billing,
         suppliers,
+        supplier_portal,
         merchant,
         storefront,
         customers,

@@ -42,12 +42,23 @@ class Account(PasswordMixin, UserMixin):
     def get_id(self) -> str:
         if self.login_kind in STORE_LOGIN_KINDS:
             return f"{self.login_kind}:{require_tenant().id}:{self.id}"
-        return f"platform:{self.id}"
+        return f"{self.login_kind}:{self.id}"  # platform staff or a supplier, on the apex
 
 
 # Login kinds whose accounts live in a store's schema: its staff and its customers. Each kind is
 # its own identity (own table, own id prefix), so one can never pass for the other.
 STORE_LOGIN_KINDS = ("store", "customer")
+
+
+# Login kinds on the apex: platform staff and suppliers (each its own table and id prefix).
+PLATFORM_LOGIN_KINDS = ("platform", "supplier")
+
+
+def _platform_account_model(kind: str):
+    from app.platform.models import PlatformUser
+    from app.supplier_portal.models import SupplierUser
+
+    return {"platform": PlatformUser, "supplier": SupplierUser}[kind]
 
 
 def _store_account_model(kind: str):
@@ -59,13 +70,11 @@ def _store_account_model(kind: str):
 
 @login_manager.user_loader
 def load_account(login_id: str):
-    from app.platform.models import PlatformUser
-
     kind, _, rest = login_id.partition(":")
     site = current_site()
     user = None
-    if kind == "platform" and site.kind == PLATFORM:
-        user = db.session.get(PlatformUser, int(rest))
+    if kind in PLATFORM_LOGIN_KINDS and site.kind == PLATFORM:
+        user = db.session.get(_platform_account_model(kind), int(rest))
     elif kind in STORE_LOGIN_KINDS and site.kind == STORE:
         tenant_id, _, user_id = rest.partition(":")
         tenant = get_current_tenant()

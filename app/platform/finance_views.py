@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from app.audit import services as audit
 from app.audit.web import current_actor
+from app.catalog.models import Supplier
 from app.extensions import db
 from app.i18n import translate
 from app.kyc import services as kyc
 from app.kyc.models import Verification
-from app.ledger.parties import Party
+from app.ledger.parties import KINDS, Party
 from app.ledger.statements import overview
 from app.platform.views import bp, platform_login_required
 from app.web.site import render_console
@@ -27,12 +28,17 @@ def _owner_only() -> None:
 
 
 def _party_names(parties: list[str]) -> dict[str, str]:
-    """ "store:12" → the store's name and slug (suppliers: their number until the portal)."""
-    store_ids = [Party.parse(p).id for p in parties if p.startswith("store:")]
+    """ "store:12" → the store's name and slug; "supplier:3" → the supplier's name."""
     names = {p: p for p in parties}
-    if store_ids:
-        for tenant in db.session.scalars(select(Tenant).where(Tenant.id.in_(store_ids))):
+    ids = {kind: [Party.parse(p).id for p in parties if p.startswith(f"{kind}:")] for kind in KINDS}
+    if ids["store"]:
+        for tenant in db.session.scalars(select(Tenant).where(Tenant.id.in_(ids["store"]))):
             names[f"store:{tenant.id}"] = f"{tenant.name} ({tenant.slug})"
+    if ids["supplier"]:
+        for supplier in db.session.scalars(
+            select(Supplier).where(Supplier.id.in_(ids["supplier"]))
+        ):
+            names[f"supplier:{supplier.id}"] = supplier.name
     return names
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from app.i18n import N_
 from app.kyc import services as kyc
+from app.supplier_portal import services as supplier_portal
 from app.withdrawals import services as withdrawals
 
 
@@ -43,6 +44,18 @@ QUEUES = (
         N_("Withdrawals"),
         "platform.withdrawal_queue",
         withdrawals.backlog,
+    ),
+    Queue(
+        "supplier_applications",
+        N_("Supplier applications"),
+        "platform.supplier_applications",
+        supplier_portal.applications_backlog,
+    ),
+    Queue(
+        "cost_proposals",
+        N_("Cost proposals"),
+        "platform.cost_proposals",
+        supplier_portal.proposals_backlog,
     ),
 )
 
