@@ -2,7 +2,9 @@
 statement; the platform reviews verification and withdrawals."""
 
 import io
+from decimal import Decimal
 
+from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -126,6 +128,14 @@ def test_verify_withdraw_review_and_statement_end_to_end(
     rows = csv.text.strip().splitlines()
     assert rows[0].startswith("time,kind") and rows[-1].endswith(f",{(available - 100) / 100:.2f}")
     assert len(rows) == 1 + 3 + 1  # three settlements and the withdrawal
+    xlsx = admin.get("/admin/finance/statement?account=available&format=xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx.data), read_only=True).active
+    cells = list(sheet.iter_rows(values_only=True))
+    assert list(cells[0]) == rows[0].split(",")
+    for cell_row, csv_row in zip(cells[1:], rows[1:], strict=True):  # the same lines as the CSV
+        fields = csv_row.split(",")
+        assert [str(v) for v in cell_row[:4]] == fields[:4]
+        assert [Decimal(str(v)) for v in cell_row[4:]] == [Decimal(f) for f in fields[4:]]
     assert admin.get("/admin/finance/statement?account=pending").status_code == 200
     assert apex.get("/platform/finance").status_code == 200
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -105,8 +106,10 @@ def statement_view(party: Party, filename_stem: str) -> Response | dict:
     since = datetime.combine(first, time.min, tzinfo=zone) if first else None
     until = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone) if last else None
     lines = statement(party, account, since=since, until=until)
-    if request.args.get("format") == "csv":
-        return _csv(lines, f"statement-{filename_stem}-{account}.csv", zone)
+    export = request.args.get("format")
+    if export in ("csv", "xlsx"):
+        filename = f"statement-{filename_stem}-{account}.{export}"
+        return (_csv if export == "csv" else _xlsx)(lines, filename, zone)
     shown = []
     for line in lines:
         shown.append(line)
@@ -122,28 +125,66 @@ def statement_view(party: Party, filename_stem: str) -> Response | dict:
     }
 
 
+COLUMNS = ["time", "kind", "description", "reference", "amount", "balance"]
+
+
+def _row(line, zone: ZoneInfo) -> list:
+    return [
+        line.at.astimezone(zone).isoformat(timespec="seconds"),
+        line.kind,
+        line.description,
+        line.reference,
+        to_decimal(line.amount_cents),
+        to_decimal(line.balance_cents),
+    ]
+
+
+def _attachment(filename: str) -> dict:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
 def _csv(lines, filename: str, zone: ZoneInfo) -> Response:
     def rows():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["time", "kind", "description", "reference", "amount", "balance"])
+        writer.writerow(COLUMNS)
         for line in lines:
-            writer.writerow(
-                [
-                    line.at.astimezone(zone).isoformat(timespec="seconds"),
-                    line.kind,
-                    line.description,
-                    line.reference,
-                    to_decimal(line.amount_cents),
-                    to_decimal(line.balance_cents),
-                ]
-            )
+            writer.writerow(_row(line, zone))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
 
+    return Response(stream_with_context(rows()), mimetype="text/csv", headers=_attachment(filename))
+
+
+def _amount_cell(sheet, value):
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = "0.00"
+    return cell
+
+
+def _xlsx(lines, filename: str, zone: ZoneInfo) -> Response:
+    """A write-only workbook (rows go to a temporary file, not memory), sent when complete."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("statement")
+    sheet.append(COLUMNS)
+    for line in lines:
+        *text, amount, balance = _row(line, zone)
+        sheet.append([*text, *(_amount_cell(sheet, value) for value in (amount, balance))])
+
+    def chunks():
+        with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+            workbook.save(spool)
+            spool.seek(0)
+            while chunk := spool.read(64 * 1024):
+                yield chunk
+
     return Response(
-        stream_with_context(rows()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        stream_with_context(chunks()),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=_attachment(filename),
     )
