@@ -394,8 +394,8 @@ def test_business_verification_keeps_the_licence_image_sealed_and_private(app, m
     with app.app_context():
         verification = kyc.submit(party, application, actor=OWNER)
         db.session.commit()
-        data, extension = kyc.licence_image(verification)
-        assert extension == "png" and data.startswith(b"\x89PNG")
+        data, mimetype = kyc.licence_image(verification)
+        assert mimetype == "image/png" and data.startswith(b"\x89PNG")
         assert "media" not in verification.licence_image
         assert verification.licence_number_mask == "91************Y43"[:2] + "*" * 12 + "0Y43"
 

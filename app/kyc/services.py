@@ -6,22 +6,19 @@ lists; the licence image is re-encoded by Pillow and sealed into the instance's 
 
 from __future__ import annotations
 
-import base64
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import func, select
 
+from app import private_files
 from app.audit import services as audit
 from app.crypto import open_text, seal_text
 from app.db import utcnow
 from app.extensions import db
 from app.i18n import N_
-from app.images import ImageRefused, reencode_image
+from app.images import ImageRefused
 from app.kyc.models import KINDS, Verification
 from app.ledger.parties import Party
 from app.masking import mask_middle
@@ -136,13 +133,11 @@ def _problems(application: Application) -> list[tuple[str, str]]:
     return problems
 
 
-def _private_root() -> Path:
-    return Path(current_app.config["INSTANCE_PATH"]) / "private" / "kyc"
-
-
 def _store_image(party: str, data: bytes | None) -> str:
     try:
-        clean, extension = reencode_image(data or b"", max_bytes=MAX_IMAGE_BYTES, max_pixels=6000)
+        return private_files.store_image(
+            "kyc", f"kyc:{party}", data or b"", max_bytes=MAX_IMAGE_BYTES
+        )
     except ImageRefused as refused:
         raise VerificationRefused(
             "licence_image",
@@ -150,24 +145,13 @@ def _store_image(party: str, data: bytes | None) -> str:
             if refused.reason == "size"
             else N_("The licence image must be a PNG, JPEG or WebP picture."),
         ) from None
-    name = f"{uuid.uuid4().hex}.{extension}"
-    root = _private_root()
-    root.mkdir(parents=True, exist_ok=True)
-    sealed = seal_text(base64.b64encode(clean).decode(), _purpose(party, f"image:{name}"))
-    (root / f"{name}.sealed").write_text(sealed)
-    return name
 
 
 def licence_image(verification: Verification) -> tuple[bytes, str] | None:
-    """The licence image in clear and its extension, for reviewers."""
-    if not verification.licence_image:
-        return None
-    path = _private_root() / f"{verification.licence_image}.sealed"
-    if not path.exists():
-        return None
-    purpose = _purpose(verification.party, f"image:{verification.licence_image}")
-    data = base64.b64decode(open_text(path.read_text(), purpose))
-    return data, verification.licence_image.rsplit(".", 1)[-1]
+    """The licence image in clear and its mimetype, for reviewers."""
+    return private_files.read_image(
+        "kyc", f"kyc:{verification.party}", verification.licence_image or ""
+    )
 
 
 def reveal(verification: Verification, *, actor: audit.Actor) -> dict[str, str]:

@@ -150,8 +150,7 @@ def verification_licence(verification_id: int):
     found = kyc.licence_image(_verification(verification_id))
     if found is None:
         abort(404)
-    data, extension = found
-    mimetype = {"jpg": "image/jpeg"}.get(extension, f"image/{extension}")
+    data, mimetype = found
     return Response(data, mimetype=mimetype, headers={"Cache-Control": "private, no-store"})
 
 
