@@ -111,7 +111,7 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
         # Days a store with an overdue subscription keeps its plan before it moves to Free.
         "BILLING_GRACE_DAYS": _env_int("BILLING_GRACE_DAYS", 7),
-        # Money (app/money_flows): suppliers' hold before settlement (stores: their plan's
+        # Money (app/ledger, app/withdrawals): suppliers' hold before settlement (stores: their plan's
         # settlement_days); withdrawals' minimum, fee (basis points, at least the minimum fee)
         # and daily maximum per store or supplier, in CNY cents.
         "SUPPLIER_SETTLEMENT_DAYS": _env_int("SUPPLIER_SETTLEMENT_DAYS", 1),
@@ -124,6 +124,10 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # by the platform out of its margin ("platform") or by the selling store ("store").
         "REFERRAL_RATES_BPS": os.environ.get("REFERRAL_RATES_BPS", "1000"),
         "REFERRAL_FUNDED_BY": os.environ.get("REFERRAL_FUNDED_BY", "platform"),
+        # After-sales tickets: the store's first answer is due within this many minutes; image
+        # attachments up to this size.
+        "TICKET_FIRST_RESPONSE_MINUTES": _env_int("TICKET_FIRST_RESPONSE_MINUTES", 60),
+        "TICKET_ATTACHMENT_MAX_BYTES": _env_int("TICKET_ATTACHMENT_MAX_BYTES", 2 * 1024 * 1024),
         "TESTING": False,
     }
     config.update(overrides)

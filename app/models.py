@@ -16,6 +16,7 @@ from app.pricing.models import PriceRule, ProductListing  # noqa: F401
 from app.supplier_portal.models import CostProposal, SupplierApplication, SupplierUser  # noqa: F401
 from app.suppliers.models import SupplierOffer  # noqa: F401
 from app.theming.models import ThemeRevision  # noqa: F401
+from app.tickets.models import Ticket, TicketEscalation, TicketMessage  # noqa: F401
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: F401
 from app.withdrawals.models import Withdrawal  # noqa: F401
 from tenants.models import Tenant, TenantDomain  # noqa: F401

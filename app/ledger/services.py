@@ -17,6 +17,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.ledger import holds
 from app.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from app.ledger.parties import Party
 
 
 class LedgerError(ValueError):
@@ -92,6 +93,35 @@ def post(
     db.session.add(transaction)
     db.session.flush()
     return transaction, True
+
+
+def charge(
+    idempotency_key: str,
+    kind: str,
+    payer: Party,
+    credits: Iterable[tuple[str, int]],
+    *,
+    currency: str,
+    tenant_id: int | None = None,
+    description: str = "",
+) -> tuple[LedgerTransaction, bool]:
+    """`payer` (a store or supplier) pays the credited accounts: from what it has available,
+    and what that cannot cover becomes owed — its balances never go negative."""
+    credits = [(code, int(amount)) for code, amount in credits if int(amount) != 0]
+    amount = -sum(value for _, value in credits)
+    if amount <= 0:
+        raise LedgerError(f"{idempotency_key}: a charge credits a positive amount")
+    # Every account of the transaction locked at once, in post()'s order (no lock cycles).
+    accounts = lock_accounts({payer.available, payer.owed, *(c for c, _ in credits)}, currency)
+    debits = holds.clawback(payer, amount, lambda code: accounts[code].balance_cents)
+    return post(
+        idempotency_key,
+        kind,
+        [*debits, *credits],
+        currency=currency,
+        tenant_id=tenant_id,
+        description=description,
+    )
 
 
 def lock_accounts(codes, currency: str) -> dict[str, LedgerAccount]:
