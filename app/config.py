@@ -111,9 +111,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
         # Days a store with an overdue subscription keeps its plan before it moves to Free.
         "BILLING_GRACE_DAYS": _env_int("BILLING_GRACE_DAYS", 7),
-        # Money (app/ledger, app/withdrawals): suppliers' hold before settlement (stores: their plan's
-        # settlement_days); withdrawals' minimum, fee (basis points, at least the minimum fee)
-        # and daily maximum per store or supplier, in CNY cents.
+        # Money (app/ledger, app/withdrawals): suppliers' hold before settlement (stores: their
+        # plan's settlement_days); withdrawals' minimum, fee (basis points, at least the minimum
+        # fee) and daily maximum per store or supplier, in CNY cents.
         "SUPPLIER_SETTLEMENT_DAYS": _env_int("SUPPLIER_SETTLEMENT_DAYS", 1),
         "WITHDRAWAL_MIN_CENTS": _env_int("WITHDRAWAL_MIN_CENTS", 10000),
         "WITHDRAWAL_FEE_BPS": _env_int("WITHDRAWAL_FEE_BPS", 0),

@@ -223,11 +223,10 @@ def test_wrong_keys_and_empty_stock_are_refused_and_change_nothing(app, make_sto
     ticket_no = open_on(app, store, order_no)
     ((mine, _),) = order_keys(app, store, order_no)
     ((theirs, _),) = order_keys(app, store, other_no)
-    replace = lambda ids, fault="supplier": (
-        lambda: tickets.replace_keys(  # noqa: E731
-            store, ticket_no, ids, fault=fault, actor=STAFF
-        )
-    )
+
+    def replace(ids, fault="supplier"):
+        return lambda: tickets.replace_keys(store, ticket_no, ids, fault=fault, actor=STAFF)
+
     assert "faulty keys" in refused(app, store, replace([theirs]))
     assert "faulty keys" in refused(app, store, replace([]))
     assert "who pays" in refused(app, store, replace([mine], fault="none"))
