@@ -154,6 +154,7 @@ def register_blueprints(app) -> None:
     from app.storefront.views import bp as storefront
     from app.supplier_portal.views import bp as supplier_portal
     from app.suppliers.views import bp as suppliers
+    from app.tickets.storefront_views import bp as tickets
     from app.web.views import bp as web
 
     blueprints = (
@@ -166,6 +167,7 @@ def register_blueprints(app) -> None:
         supplier_portal,
         merchant,
         storefront,
+        tickets,
         customers,
     )
     for blueprint in blueprints:
