@@ -14,7 +14,7 @@ EXPORT_FORMATS = ("csv", "xlsx")
 
 
 class OrderExport(SharedModel):
-    """One requested export: its filter, progress and, when done, the file in the instance folder."""
+    """One requested export: its filter, its progress and, when done, its file (instance folder)."""
 
     __tablename__ = "order_exports"
 
