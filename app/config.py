@@ -124,6 +124,10 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # by the platform out of its margin ("platform") or by the selling store ("store").
         "REFERRAL_RATES_BPS": os.environ.get("REFERRAL_RATES_BPS", "1000"),
         "REFERRAL_FUNDED_BY": os.environ.get("REFERRAL_FUNDED_BY", "platform"),
+        # Name servers for custom-domain TXT checks ("1.1.1.1,8.8.8.8", "127.0.0.1:5353");
+        # unset: the system's resolver.
+        "DNS_NAMESERVERS": os.environ.get("DNS_NAMESERVERS") or None,
+        "DNS_TIMEOUT_SECONDS": float(os.environ.get("DNS_TIMEOUT_SECONDS", "5")),
         "TESTING": False,
     }
     config.update(overrides)
