@@ -40,13 +40,40 @@ def welcome():
 @bp.get("/")
 @store_login_required
 def dashboard():
+    from flask import current_app
+
+    from app.analytics.chart import sales_profit_svg
+    from app.analytics.dashboard import PERIODS
+    from app.analytics.dashboard import dashboard as figures
+    from app.money import format_money
+
     store = current_tenant._get_current_object()
+    period = request.args.get("period", "today")
+    board = figures(
+        store, period if period in PERIODS else "today",
+        timezone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
+    )  # fmt: skip
+    chart = sales_profit_svg(
+        board.buckets,
+        title=translate("Sales and store profit"),
+        description=translate(
+            "Bars: sales; line: store profit; from %(start)s. Total sales %(sales)s, "
+            "store profit %(profit)s.",
+            start=board.start.strftime("%Y-%m-%d"),
+            sales=format_money(board.sales_cents, board.currency),
+            profit=format_money(board.profit_cents, board.currency),
+        ),
+        money=lambda cents: format_money(cents, board.currency),
+    )
     return render_console(
         "merchant/dashboard.html",
         store=store,
         storefront_url=tenant_url(store, "/"),
         subscription=find_subscription(store.id),  # the overdue-payment banner
         may_bill=current_user.role == "owner",
+        board=board,
+        periods=PERIODS,
+        chart=chart,
     )
 
 
