@@ -128,6 +128,10 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # unset: the system's resolver.
         "DNS_NAMESERVERS": os.environ.get("DNS_NAMESERVERS") or None,
         "DNS_TIMEOUT_SECONDS": float(os.environ.get("DNS_TIMEOUT_SECONDS", "5")),
+        # Order exports up to this many rows stream at once; larger ones are built by a job,
+        # and their files are deleted this many hours later.
+        "EXPORT_SYNC_MAX_ROWS": _env_int("EXPORT_SYNC_MAX_ROWS", 5000),
+        "EXPORT_TTL_HOURS": _env_int("EXPORT_TTL_HOURS", 24),
         "TESTING": False,
     }
     config.update(overrides)
