@@ -25,7 +25,7 @@ from app.merchant.views import bp, store_login_required
 from app.orders.queries import OrderFilter
 from app.web.site import render_console
 from app.web.urls import tenant_url
-from tenants.context import current_tenant
+from tenants.context import current_tenant, tenant_context
 
 
 def _store():
@@ -52,17 +52,22 @@ def export_orders():
     db.session.commit()
     name = services.file_name(store.slug, file_format)
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
-    rows = services.order_rows(criteria, timezone)
     if file_format == "csv":
         return Response(
-            stream_with_context(services.csv_chunks(rows)),
+            stream_with_context(_streamed(store, criteria, timezone)),
             mimetype=services.CSV_MIME,
             headers=disposition,
         )
     buffer = io.BytesIO()
-    services.write_xlsx(rows, buffer)
+    services.write_xlsx(services.order_rows(criteria, timezone), buffer)
     buffer.seek(0)
     return send_file(buffer, mimetype=services.XLSX_MIME, as_attachment=True, download_name=name)
+
+
+def _streamed(store, criteria, timezone):
+    """CSV chunks read while the response is sent: the store stays bound until the end."""
+    with tenant_context(store):
+        yield from services.csv_chunks(services.order_rows(criteria, timezone))
 
 
 def _export_or_404(token: str):
