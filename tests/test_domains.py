@@ -215,3 +215,83 @@ def test_an_unanswering_name_server_leaves_the_domain_unverified(app, make_store
     admin.submit("/admin/domains", {}, action=f"/admin/domains/{row.id}/verify")
     after = domain_row(app, host)
     assert after.verified_at is None and after.check_error
+
+
+@pytest.mark.postgres
+def test_concurrent_domain_changes_keep_one_primary_and_one_owner(app, make_store, site):
+    """Two "make primary" clicks at once leave exactly one primary; two stores adding the same
+    host at once leave exactly one owner, and the other store a clear refusal."""
+    import threading
+
+    from app.audit.services import Actor
+    from app.domains import services
+    from tenants.context import tenant_context
+    from tenants.resolver import tenant_by_id
+
+    store, _ = owner_of(app, make_store, site)
+    rival, _ = owner_of(app, make_store, site)
+    hosts = [new_host(), new_host()]
+    with app.app_context():
+        for host in hosts:
+            db.session.add(
+                TenantDomain(
+                    tenant_id=store.id, host=host, kind="custom", verification_token="t" * 32,
+                    verified_at=utcnow(), is_primary=False,
+                )
+            )  # fmt: skip
+        db.session.commit()
+        ids = [domain_row(app, h).id for h in hosts]
+    actor = Actor("store", 1, "owner@example.com")
+    barrier, errors = threading.Barrier(2), []
+
+    def make_primary(domain_id):
+        with app.app_context():
+            ref = tenant_by_id(store.id)
+            with tenant_context(ref):
+                domain = services.store_domain(store.id, domain_id)
+                barrier.wait()
+                try:
+                    services.make_primary(store.id, domain, actor=actor)
+                except Exception as error:  # noqa: BLE001  (any failure fails the test)
+                    errors.append(error)
+                finally:
+                    db.session.remove()
+
+    threads = [threading.Thread(target=make_primary, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with app.app_context():
+        primaries = db.session.scalars(
+            select(TenantDomain.host).where(
+                TenantDomain.tenant_id == store.id, TenantDomain.is_primary
+            )
+        ).all()
+    assert len(primaries) == 1 and primaries[0] in hosts
+
+    contested, outcomes = new_host(), []
+    barrier = threading.Barrier(2)
+
+    def add(tenant_id):
+        with app.app_context(), tenant_context(tenant_by_id(tenant_id)):
+            barrier.wait()
+            try:
+                services.add_domain(tenant_id, contested, actor=actor)
+                outcomes.append(("added", tenant_id))
+            except services.DomainError:
+                outcomes.append(("refused", tenant_id))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=add, args=(t,)) for t in (store.id, rival.id)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(kind for kind, _ in outcomes) == ["added", "refused"]
+    winner = next(tenant for kind, tenant in outcomes if kind == "added")
+    with app.app_context():
+        rows = db.session.scalars(select(TenantDomain).where(TenantDomain.host == contested)).all()
+    assert [r.tenant_id for r in rows] == [winner]

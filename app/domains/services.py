@@ -74,6 +74,17 @@ def clean_host(raw: str) -> str:
     return host
 
 
+def _lock_store(tenant_id: int) -> Tenant:
+    """Changes to one store's hosts run one at a time (the store row is the lock), so two
+    concurrent "make primary" clicks cannot both pass the one-primary-per-store rule."""
+    return db.session.scalar(
+        select(Tenant)
+        .where(Tenant.id == tenant_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def store_domains(tenant_id: int) -> list[TenantDomain]:
     return list(
         db.session.scalars(
@@ -174,7 +185,8 @@ def make_primary(tenant_id: int, domain: TenantDomain, *, actor: Actor) -> None:
 
     if domain.tenant_id != tenant_id or domain.verified_at is None:
         raise DomainError(N_("Verify the domain before making it the primary one."))
-    tenant = db.session.get(Tenant, tenant_id)
+    tenant = _lock_store(tenant_id)
+    db.session.refresh(domain)
     if domain.kind == "custom" and not entitled(tenant, "custom_domain"):
         raise DomainError(N_("Your plan does not include custom domains."))
     if domain.is_primary:
@@ -182,7 +194,7 @@ def make_primary(tenant_id: int, domain: TenantDomain, *, actor: Actor) -> None:
     current = db.session.scalar(
         select(TenantDomain)
         .where(TenantDomain.tenant_id == tenant_id, TenantDomain.is_primary)
-        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if current is not None:
         current.is_primary = False
@@ -200,6 +212,8 @@ def remove_domain(tenant_id: int, domain: TenantDomain, *, actor: Actor) -> None
     """Remove a custom domain; if it was the primary, the store's subdomain takes over."""
     if domain.kind != "custom" or domain.tenant_id != tenant_id:
         raise DomainError(N_("The store's own subdomain cannot be removed."))
+    _lock_store(tenant_id)
+    db.session.refresh(domain)
     host, was_primary = domain.host, domain.is_primary
     db.session.delete(domain)
     db.session.flush()
