@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
 from sqlalchemy import select, update
 
 from app.analytics.models import StoreVisitDay
@@ -196,3 +197,48 @@ def test_a_store_without_sales_shows_zeros_and_no_conversion(app, make_store, si
     assert (shown["sales"], shown["profit"], shown["orders"], shown["average"]) == (0, 0, 0, 0)
     assert shown["conversion"] == "" and shown["top"] == []
     assert figures(admin, "bogus")["bars"] == [0] * 24  # unknown period: today
+
+
+@pytest.mark.postgres
+def test_visits_counted_and_flushed_concurrently_are_never_lost_or_doubled(app, make_store):
+    """Page views from several threads while several flushes run: the database ends with
+    exactly the number of views, counted once each."""
+    import threading
+
+    from app.analytics.visits import count_visit, today, visits_between
+
+    store = make_store()
+    threads_count, each = 4, 50
+    stop = threading.Event()
+    barrier = threading.Barrier(threads_count + 2)
+
+    def visitor():
+        with app.app_context():
+            barrier.wait()
+            for _ in range(each):
+                count_visit(store.id)
+
+    def flusher():
+        with app.app_context():
+            barrier.wait()
+            while not stop.is_set():
+                flush_counts()
+
+    visitors = [threading.Thread(target=visitor) for _ in range(threads_count)]
+    flushers = [threading.Thread(target=flusher) for _ in range(2)]
+    for t in visitors + flushers:
+        t.start()
+    for t in visitors:
+        t.join()
+    stop.set()
+    for t in flushers:
+        t.join()
+    with app.app_context():
+        flush_counts()
+        stored = db.session.scalar(
+            select(StoreVisitDay.visits).where(
+                StoreVisitDay.tenant_id == store.id, StoreVisitDay.day == today()
+            )
+        )
+        assert stored == threads_count * each
+        assert sum(visits_between(store.id, today(), today()).values()) == threads_count * each

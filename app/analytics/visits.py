@@ -8,7 +8,6 @@ platform's time zone.
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -21,7 +20,6 @@ from app.cache import cache
 from app.db import utcnow
 
 LIVE_PREFIX = "kameng:visits:"
-FLUSHING_PREFIX = "kameng:visits-flushing:"
 KEY_TTL_SECONDS = 40 * 24 * 3600  # a day's hash outlives any flush delay
 
 
@@ -72,29 +70,35 @@ def _add(conn, tenant_id: int, day: date, visits: int) -> None:
 
 def flush_counts() -> int:
     """Move the counts held in Redis into the database; returns the number of rows touched.
-    A hash is renamed before it is read, so views counted meanwhile go to a fresh hash; a
-    renamed hash left by a crashed flush is picked up by the next one."""
+    Each day's hash is read and deleted in one Redis transaction, so concurrent flushes never
+    add the same views twice; views counted meanwhile start a fresh hash. If the database
+    refuses, the counts are put back."""
     from tenants.engines import registry
 
     redis = _redis()
     if redis is None:
         return 0
-    for key in redis.scan_iter(match=f"{LIVE_PREFIX}*", count=100):
-        day = key.decode()[len(LIVE_PREFIX) :]
-        try:
-            redis.rename(key, f"{FLUSHING_PREFIX}{day}:{uuid.uuid4().hex}")
-        except Exception:  # gone meanwhile (another flush took it)
-            continue
     touched = 0
-    for key in redis.scan_iter(match=f"{FLUSHING_PREFIX}*", count=100):
-        name = key.decode()
-        day = date.fromisoformat(name[len(FLUSHING_PREFIX) :].split(":", 1)[0])
-        counts = redis.hgetall(key)
-        with registry().platform().begin() as conn:
+    for key in list(redis.scan_iter(match=f"{LIVE_PREFIX}*", count=100)):
+        day = date.fromisoformat(key.decode()[len(LIVE_PREFIX) :])
+        pipe = redis.pipeline(transaction=True)
+        pipe.hgetall(key)
+        pipe.delete(key)
+        counts, _ = pipe.execute()
+        if not counts:
+            continue
+        try:
+            with registry().platform().begin() as conn:
+                for tenant_id, visits in counts.items():
+                    _add(conn, int(tenant_id), day, int(visits))
+        except Exception:
+            restore = redis.pipeline(transaction=True)
             for tenant_id, visits in counts.items():
-                _add(conn, int(tenant_id), day, int(visits))
-                touched += 1
-        redis.delete(key)
+                restore.hincrby(key, tenant_id, int(visits))
+            restore.expire(key, KEY_TTL_SECONDS)
+            restore.execute()
+            raise
+        touched += len(counts)
     return touched
 
 
@@ -114,11 +118,10 @@ def visits_between(tenant_id: int, first: date, last: date) -> dict[date, int]:
         found[day] = found.get(day, 0) + int(visits)
     redis = _redis()
     if redis is not None:
-        for pattern in (f"{LIVE_PREFIX}*", f"{FLUSHING_PREFIX}*"):
-            for key in redis.scan_iter(match=pattern, count=100):
-                day = date.fromisoformat(key.decode().split(":")[2])
-                if first <= day <= last:
-                    pending = redis.hget(key, str(tenant_id))
-                    if pending:
-                        found[day] = found.get(day, 0) + int(pending)
+        for key in redis.scan_iter(match=f"{LIVE_PREFIX}*", count=100):
+            day = date.fromisoformat(key.decode()[len(LIVE_PREFIX) :])
+            if first <= day <= last:
+                pending = redis.hget(key, str(tenant_id))
+                if pending:
+                    found[day] = found.get(day, 0) + int(pending)
     return found
