@@ -44,6 +44,10 @@ def _refused(error: services.DomainError) -> None:
 @bp.get("/domains")
 @store_login_required
 def domains():
+    return _page()
+
+
+def _page(host_error: str | None = None, status: int = 200):
     store = _store()
     rows = services.store_domains(store.id)
     return render_console(
@@ -57,8 +61,9 @@ def domains():
         subscription=find_subscription(store.id),
         may_bill=current_user.role == "owner",
         form=FlaskForm(),
-        host_error=request.args.get("error"),
-    )
+        host_error=host_error,
+        host_value=request.form.get("host", "") if host_error else "",
+    ), status
 
 
 def _guard(needs_plan: bool = True) -> None:
@@ -79,8 +84,8 @@ def add_domain():
             _store().id, request.form.get("host", ""), actor=current_actor()
         )
     except services.DomainError as error:
-        _refused(error)
-        return redirect(url_for("merchant.domains")), 303
+        db.session.rollback()
+        return _page(translate(error.message, **error.params), 400)
     flash(translate("Domain added. Publish the TXT record below, then verify."), "success")
     return redirect(url_for("merchant.domains", _anchor=f"domain-{domain.id}")), 303
 
