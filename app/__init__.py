@@ -147,6 +147,7 @@ def configure_jobs(app) -> None:
 def register_blueprints(app) -> None:
     from app.billing.views import bp as billing
     from app.customers.views import bp as customers
+    from app.domains.views import bp as domains
     from app.merchant.views import bp as merchant
     from app.payments.views import bp as payments
     from app.platform.views import bp as platform
@@ -169,6 +170,7 @@ def register_blueprints(app) -> None:
         storefront,
         tickets,
         customers,
+        domains,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

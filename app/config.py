@@ -128,6 +128,14 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # attachments up to this size.
         "TICKET_FIRST_RESPONSE_MINUTES": _env_int("TICKET_FIRST_RESPONSE_MINUTES", 60),
         "TICKET_ATTACHMENT_MAX_BYTES": _env_int("TICKET_ATTACHMENT_MAX_BYTES", 2 * 1024 * 1024),
+        # Name servers for custom-domain TXT checks ("1.1.1.1,8.8.8.8", "127.0.0.1:5353");
+        # unset: the system's resolver.
+        "DNS_NAMESERVERS": os.environ.get("DNS_NAMESERVERS") or None,
+        "DNS_TIMEOUT_SECONDS": float(os.environ.get("DNS_TIMEOUT_SECONDS", "5")),
+        # Order exports up to this many rows stream at once; larger ones are built by a job,
+        # and their files are deleted this many hours later.
+        "EXPORT_SYNC_MAX_ROWS": _env_int("EXPORT_SYNC_MAX_ROWS", 5000),
+        "EXPORT_TTL_HOURS": _env_int("EXPORT_TTL_HOURS", 24),
         "TESTING": False,
     }
     config.update(overrides)

@@ -76,6 +76,9 @@ class TenantDomain(SharedModel):
     verification_token: Mapped[str | None] = mapped_column(String(64))
     verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last DNS check of a custom domain and, if it failed, why (shown to the store).
+    checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    check_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     tenant: Mapped[Tenant] = relationship(back_populates="domains")

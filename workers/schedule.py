@@ -29,6 +29,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("stripe-events", "workers.jobs.billing.sweep_stripe_events", 60),
     PeriodicJob("billing-grace", "workers.jobs.billing.enforce_grace_periods", 600),
     PeriodicJob("settlement", "workers.jobs.money.settle_due_holds", 300),
+    PeriodicJob("visit-counts", "workers.jobs.analytics.flush_visit_counts", 60),
+    PeriodicJob("purge-exports", "workers.jobs.exports.purge_expired_exports", 600),
 )
 
 

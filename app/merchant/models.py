@@ -36,4 +36,16 @@ class StoreSettings(TenantModel):
     order_expiry_minutes: Mapped[int] = mapped_column(Integer, default=15)
     max_unpaid_per_ip: Mapped[int] = mapped_column(Integer, default=3)
     max_unpaid_per_contact: Mapped[int] = mapped_column(Integer, default=3)
+    # Identity and contacts shown on the storefront (the store's name itself is `tenants.name`).
+    logo: Mapped[str] = mapped_column(String(200), default="")  # a media path
+    support_qq: Mapped[str] = mapped_column(String(20), default="")
+    support_wechat: Mapped[str] = mapped_column(String(40), default="")
+    support_telegram: Mapped[str] = mapped_column(String(40), default="")
+    support_email: Mapped[str] = mapped_column(String(254), default="")
+    seo_title: Mapped[str] = mapped_column(String(70), default="")
+    seo_description: Mapped[str] = mapped_column(String(200), default="")
+    # Off: only signed-in customers may check out. Query password for guests: required,
+    # optional or off (then guests find orders through e-mailed links only).
+    guest_checkout: Mapped[bool] = mapped_column(Boolean, default=True)
+    query_password_policy: Mapped[str] = mapped_column(String(10), default="optional")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -9,7 +9,7 @@ from app.auth.accounts import redeem_handoff, sign_in
 from app.auth.guards import login_required_for
 from app.auth.views import add_login_routes
 from app.billing.services import find_subscription
-from app.extensions import limiter
+from app.extensions import db, limiter
 from app.i18n import translate
 from app.merchant import services
 from app.merchant.forms import CheckoutSettingsForm, StoreSettingsForm
@@ -40,22 +40,51 @@ def welcome():
 @bp.get("/")
 @store_login_required
 def dashboard():
+    from flask import current_app
+
+    from app.analytics.chart import sales_profit_svg
+    from app.analytics.dashboard import PERIODS
+    from app.analytics.dashboard import dashboard as figures
+    from app.money import format_money
+
     store = current_tenant._get_current_object()
+    period = request.args.get("period", "today")
+    board = figures(
+        store, period if period in PERIODS else "today",
+        timezone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
+    )  # fmt: skip
+    chart = sales_profit_svg(
+        board.buckets,
+        title=translate("Sales and store profit"),
+        description=translate(
+            "Bars: sales; line: store profit; from %(start)s. Total sales %(sales)s, "
+            "store profit %(profit)s.",
+            start=board.start.strftime("%Y-%m-%d"),
+            sales=format_money(board.sales_cents, board.currency),
+            profit=format_money(board.profit_cents, board.currency),
+        ),
+        money=lambda cents: format_money(cents, board.currency),
+    )
     return render_console(
         "merchant/dashboard.html",
         store=store,
         storefront_url=tenant_url(store, "/"),
         subscription=find_subscription(store.id),  # the overdue-payment banner
         may_bill=current_user.role == "owner",
+        board=board,
+        periods=PERIODS,
+        chart=chart,
     )
 
 
 @bp.route("/settings", methods=["GET", "POST"])
 @store_login_required
 def settings():
+    from app.audit.web import current_actor
+
     store = current_tenant._get_current_object()
     current = services.get_settings()
-    form = StoreSettingsForm(data=current.__dict__)
+    form = StoreSettingsForm(data={**current.__dict__, "name": store.name})
     if form.validate_on_submit():
         try:
             services.update_settings(
@@ -63,16 +92,41 @@ def settings():
                 tagline=form.tagline.data,
                 announcement=form.announcement.data,
                 show_stock_counts=form.show_stock_counts.data,
+                profile=_profile_from(form),
+                actor=current_actor(),
             )
         except services.SettingsError as error:
-            getattr(form, error.field).errors.append(translate(error.message))
+            db.session.rollback()
+            target = getattr(form, error.field, None) or form.name
+            target.errors = [*target.errors, translate(error.message, **error.params)]
         else:
             flash(translate("Settings saved."), "success")
             return redirect(url_for("merchant.settings"))
     status = 400 if form.errors else 200
     return render_console(
-        "merchant/settings.html", store=store, form=form, storefront_url=tenant_url(store, "/")
+        "merchant/settings.html",
+        store=store,
+        form=form,
+        logo=current.logo,
+        storefront_url=tenant_url(store, "/"),
     ), status
+
+
+def _profile_from(form: StoreSettingsForm) -> services.StoreProfile:
+    """The profile fields the page posted (a field not posted at all is left as it is)."""
+    posted = request.form
+    texts = (
+        "name", "support_qq", "support_wechat", "support_telegram", "support_email",
+        "seo_title", "seo_description", "query_password_policy",
+    )  # fmt: skip
+    upload = request.files.get("logo")
+    return services.StoreProfile(
+        **{name: getattr(form, name).data or "" for name in texts if name in posted},
+        # A checkbox posts nothing when unticked: the page says it showed it.
+        guest_checkout=form.guest_checkout.data if "checkout_rules" in posted else None,
+        logo_upload=upload.read() if upload and upload.filename else None,
+        remove_logo=form.remove_logo.data,
+    )
 
 
 @bp.route("/settings/checkout", methods=["GET", "POST"])
@@ -111,6 +165,8 @@ def checkout_settings():
 
 
 import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)
+import app.merchant.domain_views  # noqa: E402,F401  (routes on this blueprint)
+import app.merchant.export_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.finance_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.order_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.theme_views  # noqa: E402,F401  (routes on this blueprint)

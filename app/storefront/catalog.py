@@ -140,7 +140,25 @@ def build_store_data() -> dict:
             for row in db.session.scalars(select(ProductListing))
         },
         "show_stock_counts": settings.show_stock_counts,
+        "profile": profile_of(settings),
     }
+
+
+PROFILE_FIELDS = (
+    "logo", "support_qq", "support_wechat", "support_telegram", "support_email",
+    "seo_title", "seo_description", "guest_checkout", "query_password_policy",
+)  # fmt: skip
+
+
+def profile_of(settings) -> dict:
+    """What every storefront page shows of the store's settings (logo, contacts, SEO texts) and
+    the checkout rules."""
+    return {name: getattr(settings, name) for name in PROFILE_FIELDS}
+
+
+def store_profile(tenant: TenantRef) -> dict:
+    data = store_data(tenant)
+    return data.get("profile") or profile_of(get_settings())
 
 
 def store_data(tenant: TenantRef) -> dict:

@@ -17,6 +17,7 @@ from app.extensions import db, limiter
 from app.i18n import translate
 from app.inventory import services as inventory
 from app.inventory.models import KeyAccessLog
+from app.merchant.services import checkout_refusal
 from app.net import client_ip
 from app.orders.models import STATUS_LABELS, Order
 from app.orders.services import (
@@ -75,10 +76,26 @@ def checkout():
     if form.provider.data is None and form.provider.choices:
         form.provider.data = form.provider.choices[0][0]
     fields = product["input_schema"]
+    rules = catalog.store_profile(store)
+    asks_password = rules["query_password_policy"] != "off" and customer is None
+    guests_refused = customer is None and not rules["guest_checkout"]
+    if guests_refused:
+        form.form_errors.append(translate("Sign in or create an account to buy in this store."))
     if not form.provider.choices:
         form.form_errors.append(translate("This store cannot take payments right now."))
-    elif form.validate_on_submit():
+    elif form.validate_on_submit() and not guests_refused:
         account = {f["name"]: request.form.get(f"field_{f['name']}", "").strip() for f in fields}
+        query_password = (form.query_password.data or "") if asks_password else ""
+        refusal = checkout_refusal(
+            guest_checkout=rules["guest_checkout"],
+            query_password_policy=rules["query_password_policy"],
+            is_customer=customer is not None,
+            query_password=query_password,
+        )
+        if refusal is not None:
+            field, message = refusal
+            (getattr(form, field).errors if field else form.form_errors).append(translate(message))
+            return _checkout_page(store, product, row, quantity, form, fields, rules), 400
         try:
             order = create_order(
                 store,
@@ -86,7 +103,7 @@ def checkout():
                 quantity=quantity,
                 contact_email=form.contact_email.data or "",
                 contact_phone=form.contact_phone.data or "",
-                query_password=form.query_password.data or None,
+                query_password=query_password or None,
                 customer_id=customer.id if customer else None,
                 client_ip=client_ip(),
                 account_fields=account,
@@ -101,6 +118,13 @@ def checkout():
         else:
             return _pay(store, order, form.provider.data)
     status = 400 if request.method == "POST" else 200
+    if guests_refused and request.method == "POST":
+        status = 403
+    return _checkout_page(store, product, row, quantity, form, fields, rules), status
+
+
+def _checkout_page(store, product, row, quantity, form, fields, rules) -> str:
+    customer = current_customer()
     return render_theme(
         "shop/checkout.html",
         store=store,
@@ -110,7 +134,10 @@ def checkout():
         total_cents=row["price_cents"] * quantity,
         form=form,
         fields=fields,
-    ), status
+        asks_password=rules["query_password_policy"] != "off" and customer is None,
+        password_required=rules["query_password_policy"] == "required",
+        guests_refused=customer is None and not rules["guest_checkout"],
+    )
 
 
 def provider_choices(store) -> list[tuple[str, str]]:
@@ -261,9 +288,10 @@ def lookup():
     store = current_tenant._get_current_object()
     form = LookupForm()
     found, notice = None, None
+    by_password = catalog.store_profile(store)["query_password_policy"] != "off"
     if form.validate_on_submit():
         needle = (form.needle.data or "").strip()
-        if form.query_password.data:
+        if form.query_password.data and by_password:
             found = [
                 (order, order_page_url(store, order.order_no))
                 for order in lookup_orders(needle, form.query_password.data)
@@ -288,5 +316,6 @@ def lookup():
         form=form,
         found=found,
         notice=notice,
+        by_password=by_password,
         status_labels={k: translate(v) for k, v in STATUS_LABELS.items()},
     )

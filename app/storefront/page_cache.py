@@ -14,6 +14,7 @@ the shared cache (10 minutes).
 
 from __future__ import annotations
 
+import logging
 import re
 import zlib
 from functools import wraps
@@ -130,6 +131,7 @@ class CachedPageMiddleware:
         packed = store.pages.get(key)
         if packed is None:
             return None
+        _count_visit(self.flask_app, tenant.id)
         body, zipped = _body(packed, environ.get("HTTP_ACCEPT_ENCODING", ""))
         headers = [
             ("Content-Type", "text/html; charset=utf-8"),
@@ -140,6 +142,17 @@ class CachedPageMiddleware:
             headers.append(("Content-Encoding", "gzip"))
         headers.extend(SECURITY_HEADERS)
         return body, headers
+
+
+def _count_visit(flask_app, tenant_id: int) -> None:
+    """A page served from the cache is a storefront visit too (the dashboard's conversion)."""
+    from app.analytics.visits import count_visit
+
+    try:
+        with flask_app.app_context():
+            count_visit(tenant_id)
+    except Exception:  # a lost count never costs a customer the page
+        logging.getLogger(__name__).exception("visit not counted")
 
 
 def init_app(app) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import abort, request
 
+from app.analytics import visits
 from app.merchant.services import get_settings
 from app.storefront import appearance, catalog
 from app.storefront.page_cache import cached_page
@@ -12,6 +15,21 @@ from app.web.themes import render_theme
 from tenants.context import current_tenant
 
 bp = SiteBlueprint("storefront", __name__, site="store")
+log = logging.getLogger(__name__)
+
+# Page views that count as storefront visits (the dashboard's conversion).
+VISIT_ENDPOINTS = frozenset(
+    ("storefront.home", "storefront.category", "storefront.product", "storefront.search")
+)
+
+
+@bp.before_request
+def count_visit():
+    if request.method == "GET" and request.endpoint in VISIT_ENDPOINTS:
+        try:
+            visits.count_visit(current_tenant.id)
+        except Exception:  # a lost count never costs a customer the page
+            log.exception("visit not counted")
 
 
 def _store():

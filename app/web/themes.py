@@ -76,9 +76,12 @@ def render_theme(name: str, **context) -> str:
     """Render a storefront template in the current store's look: its published pack and
     settings, or its draft for a staff member previewing it (app.storefront.appearance)."""
     from app.storefront.appearance import current_look
+    from app.storefront.catalog import store_profile
+    from tenants.context import current_tenant
 
     look = current_look()
     pack = themes()[look.pack]
+    context.setdefault("profile", store_profile(current_tenant._get_current_object()))
     return render_template(f"{look.pack}:{name}", theme=look.pack, pack=pack, look=look, **context)
 
 

@@ -1,0 +1,1 @@
+"""Order exports: CSV and XLSX files of a store's filtered orders, streamed or built by a job."""
