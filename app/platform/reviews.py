@@ -14,6 +14,7 @@ from datetime import datetime
 from app.i18n import N_
 from app.kyc import services as kyc
 from app.supplier_portal import services as supplier_portal
+from app.tickets import services as tickets
 from app.withdrawals import services as withdrawals
 
 
@@ -44,6 +45,12 @@ QUEUES = (
         N_("Withdrawals"),
         "platform.withdrawal_queue",
         withdrawals.backlog,
+    ),
+    Queue(
+        "tickets",
+        N_("Escalated tickets"),
+        "platform.escalated_tickets",
+        tickets.escalations_backlog,
     ),
     Queue(
         "supplier_applications",

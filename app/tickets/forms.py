@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from app.money import parse_decimal_to_units
@@ -28,7 +28,8 @@ class ResolveForm(FlaskForm):
     """One form for the three resolutions; the button pressed says which."""
 
     fault = SelectField(
-        _l("Who bears it"), choices=[(code, _l(label)) for code, label in FAULTS.items()]
+        _l("Who bears it"),
+        choices=[SelectChoice(code, _l(label)) for code, label in FAULTS.items()],
     )
     amount = StringField(_l("Refund amount (empty: everything left)"))
     note = StringField(_l("Note to the buyer"), validators=[Length(max=2000)])

@@ -70,6 +70,10 @@ class Ticket(TenantModel):
     def resolution_label(self) -> str:
         return RESOLUTIONS.get(self.resolution or "", "")
 
+    @property
+    def fault_label(self) -> str:
+        return FAULTS.get(self.fault or "", "")
+
     def response_overdue(self, now: datetime) -> bool:
         return (
             self.first_responded_at is None

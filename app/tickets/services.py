@@ -30,7 +30,7 @@ from app.ledger.services import charge, post
 from app.orders.models import Order, OrderEvent
 from app.orders.services import order_ref
 from app.payments.refunds import RefundError, decide_refund, paid_ledger_key
-from app.tickets.models import FAULTS, Ticket, TicketEscalation, TicketMessage
+from app.tickets.models import CLOSED, FAULTS, Ticket, TicketEscalation, TicketMessage
 from tenants.context import TenantRef
 
 # Orders a buyer can report a problem with: paid, in any later state.
@@ -149,6 +149,41 @@ def find_open(order_no: str) -> Ticket | None:
 def find(ticket_no: str, *, lock: bool = False) -> Ticket | None:
     query = select(Ticket).where(Ticket.ticket_no == ticket_no)
     return db.session.scalar(query.with_for_update() if lock else query)
+
+
+LIST_FILTERS = ("open", "answered", "escalated", "closed", "all")
+
+
+def listing(which: str = "open", limit: int = 200) -> list[Ticket]:
+    """The store's tickets for its back-office: those waiting first (soonest due first)."""
+    query = select(Ticket)
+    if which == "open":
+        query = query.where(Ticket.status == "open").order_by(Ticket.first_response_due_at)
+    elif which == "answered":
+        query = query.where(Ticket.status == "answered").order_by(Ticket.updated_at.desc())
+    elif which == "escalated":
+        query = query.where(
+            Ticket.escalated_at.is_not(None), Ticket.status.not_in(CLOSED)
+        ).order_by(Ticket.escalated_at)
+    elif which == "closed":
+        query = query.where(Ticket.status.in_(CLOSED)).order_by(Ticket.resolved_at.desc())
+    else:
+        query = query.order_by(Ticket.id.desc())
+    return list(db.session.scalars(query.limit(limit)))
+
+
+def due_count(now: datetime | None = None) -> tuple[int, int]:
+    """(tickets waiting for a first answer, of which overdue), for dashboards."""
+    now = now or utcnow()
+    waiting = (
+        select(func.count())
+        .select_from(Ticket)
+        .where(Ticket.status == "open", Ticket.first_responded_at.is_(None))
+    )
+    return (
+        db.session.scalar(waiting) or 0,
+        db.session.scalar(waiting.where(Ticket.first_response_due_at < now)) or 0,
+    )
 
 
 def tickets_of_order(order_no: str) -> list[Ticket]:

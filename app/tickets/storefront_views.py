@@ -149,4 +149,3 @@ def picture_response(store, ticket, name: str) -> Response:
         abort(404)
     data, mimetype = found
     return Response(data, mimetype=mimetype, headers={"Cache-Control": "private, no-store"})
-
