@@ -21,7 +21,9 @@ def email_buyer(ticket_no: str) -> bool:
     with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
         send_template(
             ticket.contact,
-            gettext("News on your ticket %(no)s at %(store)s", no=ticket.ticket_no, store=store.name),
+            gettext(
+                "News on your ticket %(no)s at %(store)s", no=ticket.ticket_no, store=store.name
+            ),
             "ticket_news",
             store=store,
             ticket=ticket,
