@@ -71,6 +71,7 @@ def test_a_buyer_opens_a_ticket_and_the_store_replaces_the_key(app, backend, mak
     assert buyer.get(f"/ticket/{ticket.ticket_no}?t=forged").status_code == 404
 
     staff = owner(site, store)
+    assert 'id="alert-tickets"' in staff.get("/admin/").text
     queue = staff.get("/admin/tickets")
     assert queue.status_code == 200 and ticket.ticket_no in queue.text
     detail = staff.get(f"/admin/tickets/{ticket.ticket_no}")

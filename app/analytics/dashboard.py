@@ -52,10 +52,14 @@ class Alerts:
     low_stock: list[dict] = field(default_factory=list)
     failed_topups: int = 0
     awaiting_delivery: int = 0
+    tickets_waiting: int = 0  # tickets waiting for the store's first answer
+    tickets_overdue: int = 0  # of which past their first-answer time
 
     @property
     def any(self) -> bool:
-        return bool(self.low_stock or self.failed_topups or self.awaiting_delivery)
+        return bool(
+            self.low_stock or self.failed_topups or self.awaiting_delivery or self.tickets_waiting
+        )
 
 
 @dataclass
@@ -180,12 +184,13 @@ def _fill(buckets: list[Bucket], sales, profits) -> list[Bucket]:
 
 def alerts(tenant, start: datetime) -> Alerts:
     """Things to act on: low card-key stock of listed products, failed top-ups in the period,
-    orders awaiting manual delivery (now)."""
+    orders awaiting manual delivery and tickets awaiting a first answer (now)."""
     from app.catalog.models import Sku
     from app.fulfilment.models import Topup
     from app.inventory.services import stock_counts
     from app.orders.queries import AWAITING_DELIVERY, OrderFilter, filtered
     from app.storefront.catalog import store_catalog
+    from app.tickets.services import due_count
 
     found = Alerts()
     view = store_catalog(tenant)
@@ -222,6 +227,7 @@ def alerts(tenant, start: datetime) -> Alerts:
     found.awaiting_delivery = int(
         db.session.scalar(select(func.count()).select_from(awaiting.subquery()))
     )
+    found.tickets_waiting, found.tickets_overdue = due_count()
     return found
 
 
