@@ -87,6 +87,9 @@ def test_suspending_from_a_stores_file_is_audited_with_its_reason(
     assert suspended.status_code == 302
     assert site(store.primary_host).get("/").status_code == 503
     assert "未完成实名认证" in apex.get(f"/platform/stores/{store.slug}").text
+    owner = site(store.primary_host)
+    owner.login_store(f"owner@{store.slug}.example.com", "s3cret-pass")
+    assert "未完成实名认证" in owner.get("/admin/").text  # the owner is told why
     resumed = apex.submit(
         f"/platform/stores/{store.slug}", {}, action=f"/platform/stores/{store.slug}/resume"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from app.auth.accounts import redeem_handoff, sign_in
 from app.auth.guards import login_required_for
@@ -74,7 +75,17 @@ def dashboard():
         board=board,
         periods=PERIODS,
         chart=chart,
+        suspension_reason=_suspension_reason(store),
     )
+
+
+def _suspension_reason(store) -> str | None:
+    """Why the platform suspended the store, for its owner (the storefront shows no reason)."""
+    if store.status != "suspended":
+        return None
+    from tenants.models import Tenant
+
+    return db.session.scalar(select(Tenant.status_reason).where(Tenant.id == store.id))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
