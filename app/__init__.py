@@ -50,10 +50,15 @@ def configure_settings(app, overrides: dict | None) -> None:
 
 
 def configure_logging(app) -> None:
+    from app.observability import logs, metrics
+
     if not logging.getLogger().handlers:
         logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s [%(request_id)s %(store)s] %(message)s",
         )
+    logs.configure(app)
+    metrics.init_app(app)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 

@@ -136,6 +136,13 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # and their files are deleted this many hours later.
         "EXPORT_SYNC_MAX_ROWS": _env_int("EXPORT_SYNC_MAX_ROWS", 5000),
         "EXPORT_TTL_HOURS": _env_int("EXPORT_TTL_HOURS", 24),
+        # Operations: LOG_FORMAT=json for one JSON object per line; /metrics answers scrapes
+        # from these networks or with this bearer token, and is a 404 for anyone else.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+        "METRICS_ALLOWED_NETWORKS": os.environ.get(
+            "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"
+        ),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
         "TESTING": False,
     }
     config.update(overrides)

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from app.db import utcnow
 from app.extensions import db
 from app.fulfilment.models import FINAL, Topup, TopupCall
+from app.observability.metrics import TOPUP_SECONDS, TOPUPS
 from app.orders.models import Order, OrderItem
 from app.orders.services import email_delivery, transition
 from app.suppliers import services as suppliers
@@ -221,6 +222,7 @@ def _apply(topup: Topup, result: SupplierResult) -> str:
         topup.delivered_quantity = topup.quantity if delivered is None else delivered
         topup.status, topup.finished_at = "success", utcnow()
         db.session.commit()
+        _observe(topup)
         finish_order(topup.order_no)
         return "success"
     if result.state == PROCESSING:
@@ -268,10 +270,17 @@ def _wait(topup: Topup, status: str, message: str) -> str:
     return status
 
 
+def _observe(topup: Topup) -> None:
+    TOPUPS.labels(topup.status).inc()
+    if topup.status == "success":
+        TOPUP_SECONDS.observe((topup.finished_at - topup.created_at).total_seconds())
+
+
 def _finish_failed(topup: Topup, reason: str) -> str:
     topup.status, topup.message, topup.finished_at = "failed", reason[:2000], utcnow()
     order_no = topup.order_no
     db.session.commit()
+    _observe(topup)
     finish_order(order_no)
     return "failed"
 

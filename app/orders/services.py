@@ -73,8 +73,10 @@ def transition(order: Order, to_status: str, *, actor: str = "system", note: str
         OrderEvent(from_status=order.status, to_status=to_status, actor=actor, note=note)
     )
     order.status = to_status
+    from app.observability.metrics import ORDER_TRANSITIONS
     from app.webhooks.services import notify_order_event
 
+    ORDER_TRANSITIONS.labels(to_status).inc()
     notify_order_event(order)
 
 

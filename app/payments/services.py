@@ -22,6 +22,7 @@ from app.fulfilment.services import queue_topups
 from app.inventory import services as inventory
 from app.ledger.parties import store as store_party
 from app.ledger.services import order_paid_entries, post
+from app.observability.metrics import PAYMENTS
 from app.orders.models import Order, OrderEvent
 from app.orders.services import email_delivery, order_ref, transition
 from app.payments.models import Payment
@@ -303,4 +304,5 @@ def process_notification(
         finally:
             db.session.remove()
     log.info("payment %s: %s", event.payment_no, outcome)
+    PAYMENTS.labels(provider_name, outcome).inc()
     return outcome, tenant

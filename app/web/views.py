@@ -42,4 +42,27 @@ def set_language(code: str):
 
 @bp.get("/healthz")
 def healthz():
+    """Alive: the process answers (a supervisor restarts it otherwise)."""
     return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready for traffic: database, Redis and migrations (a load balancer stops sending
+    requests otherwise)."""
+    from app.observability.health import readiness
+
+    checks = readiness()
+    ready = all(check.ok for check in checks)
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks},
+    }
+    return body, 200 if ready else 503
+
+
+@bp.get("/metrics")
+def metrics():
+    from app.observability.metrics import metrics_response
+
+    return metrics_response()
