@@ -1,4 +1,5 @@
-"""Demo data for `make run`: a platform admin and two stores with their owners (idempotent)."""
+"""Demo data for `make run`: a platform admin, two stores with their owners and a supplier
+account (idempotent)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ demo_cli = AppGroup("demo", help="Demo data for local runs.")
 
 DEMO_PASSWORD = "kameng-demo-1"
 DEMO_ADMIN = "admin@example.com"
+DEMO_SUPPLIER = "supplier@example.com"  # an approved supplier owning the Steam SKUs
+DEMO_SUPPLIER_SKUS = ("DEMO-STEAM-50", "DEMO-STEAM-100")
 DEMO_STORES = (  # slug, name, owner, theme pack
     ("demo", "演示卡盟 Demo Store", "demo@example.com", "classic"),
     ("neon", "霓虹游戏 Neon Games", "neon@example.com", "neon"),
@@ -89,6 +92,29 @@ def seed_simulated_supplier() -> None:
         save_offer(sku.id, supplier.id, supplier_sku_code=supplier_code, cost_cents=sku.cost_cents)
 
 
+def seed_supplier_account() -> None:
+    """An approved supplier account for the supplier portal (skipped once it exists)."""
+    from sqlalchemy import select
+
+    from app.audit.services import Actor
+    from app.catalog.models import Sku
+    from app.extensions import db
+    from app.supplier_portal import services as portal
+    from app.supplier_portal.models import SupplierUser
+
+    if db.session.scalar(select(SupplierUser.id).where(SupplierUser.email == DEMO_SUPPLIER)):
+        return
+    details = portal.Details(
+        "演示卡密供货商", "王经理", "13800138000", "Steam 钱包充值码，月供 1 万张"
+    )
+    user = portal.register(DEMO_SUPPLIER, DEMO_PASSWORD, details)
+    application = portal.latest_application(user)
+    portal.review_application(application.id, "approve", actor=Actor("system", email="demo"))
+    for sku in db.session.scalars(select(Sku).where(Sku.code.in_(DEMO_SUPPLIER_SKUS))):
+        sku.supplier_id = user.supplier_id
+    db.session.commit()
+
+
 def seed_demo() -> list[tuple[str, str, str]]:
     """Create what is missing; returns (what, url, login) lines to print."""
     from app.extensions import db
@@ -100,6 +126,8 @@ def seed_demo() -> list[tuple[str, str, str]]:
     seed_catalog()
     lines = [("Platform console", platform_url("/platform/login"), DEMO_ADMIN)]
     lines.append(("Open a store", platform_url("/open"), "-"))
+    seed_supplier_account()
+    lines.append(("Supplier portal", platform_url("/supplier/login"), DEMO_SUPPLIER))
     for slug, name, owner, theme in DEMO_STORES:
         tenant = provisioning.get_tenant(slug)
         if tenant is None:
