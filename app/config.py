@@ -124,6 +124,11 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # by the platform out of its margin ("platform") or by the selling store ("store").
         "REFERRAL_RATES_BPS": os.environ.get("REFERRAL_RATES_BPS", "1000"),
         "REFERRAL_FUNDED_BY": os.environ.get("REFERRAL_FUNDED_BY", "platform"),
+        # Store and platform owners must sign in with a second factor (TOTP). On by default; off
+        # only in the embedded default (SQLite), so `make run`'s demo signs in with a password.
+        "REQUIRE_OWNER_TWO_FACTOR": _env_bool(
+            "REQUIRE_OWNER_TWO_FACTOR", not database_url.startswith("sqlite")
+        ),
         "TESTING": False,
     }
     config.update(overrides)

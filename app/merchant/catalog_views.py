@@ -7,7 +7,8 @@ from flask import flash, jsonify, redirect, request, url_for
 
 from app.i18n import N_, translate
 from app.merchant.catalog_forms import DeleteRuleForm, ListingForm, RuleForm
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import requires
+from app.merchant.views import bp
 from app.money import parse_decimal_to_units
 from app.pricing import services as pricing
 from app.web.site import render_console
@@ -41,7 +42,7 @@ def _rule_arguments(source) -> dict:
 
 
 @bp.get("/catalog")
-@store_login_required
+@requires("view_catalog")
 def catalog():
     store = _store()
     rules = {(r.scope, r.target_id): r for r in pricing.list_rules()}
@@ -58,7 +59,7 @@ def catalog():
 
 
 @bp.post("/catalog/rules")
-@store_login_required
+@requires("manage_catalog")
 def save_rule():
     form = RuleForm()
     if not form.validate_on_submit():
@@ -74,7 +75,7 @@ def save_rule():
 
 
 @bp.post("/catalog/rules/delete")
-@store_login_required
+@requires("manage_catalog")
 def delete_rule():
     form = DeleteRuleForm()
     if form.validate_on_submit():
@@ -88,7 +89,7 @@ def delete_rule():
 
 
 @bp.get("/catalog/rules/preview")
-@store_login_required
+@requires("manage_catalog")
 def preview_rule():
     """Live preview for the rule editor: what each affected SKU would cost."""
     try:
@@ -112,7 +113,7 @@ def preview_rule():
 
 
 @bp.post("/catalog/products/<int:product_id>")
-@store_login_required
+@requires("manage_catalog")
 def save_listing(product_id: int):
     form = ListingForm()
     if not form.validate_on_submit():

@@ -18,7 +18,6 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_login import current_user
 
 from app.audit.web import current_actor
 from app.extensions import db, limiter
@@ -27,7 +26,8 @@ from app.kyc import services as kyc
 from app.kyc.forms import VerificationForm
 from app.ledger.parties import store as store_party
 from app.ledger.statements import ACCOUNT_NAMES, statement
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import may, requires
+from app.merchant.views import bp
 from app.money import format_money, to_decimal
 from app.referrals import services as referrals
 from app.web.site import render_console
@@ -38,7 +38,7 @@ from tenants.context import current_tenant
 
 
 def _may_move_money() -> bool:
-    return current_user.role == "owner"
+    return may("withdraw")
 
 
 def _page(withdrawal_form=None, verification_form=None, status=200):
@@ -63,13 +63,13 @@ def _page(withdrawal_form=None, verification_form=None, status=200):
 
 
 @bp.get("/finance")
-@store_login_required
+@requires("finance_view")
 def finance():
     return _page()
 
 
 @bp.post("/finance/withdraw")
-@store_login_required
+@requires("withdraw")
 @limiter.limit("20 per hour")
 def request_withdrawal():
     if not _may_move_money():
@@ -105,7 +105,7 @@ def request_withdrawal():
 
 
 @bp.post("/finance/verification")
-@store_login_required
+@requires("withdraw")
 @limiter.limit("10 per hour")
 def submit_verification():
     if not _may_move_money():
@@ -142,7 +142,7 @@ def _day(text: str | None) -> date | None:
 
 
 @bp.get("/finance/statement")
-@store_login_required
+@requires("finance_view")
 def finance_statement():
     store = current_tenant._get_current_object()
     account = request.args.get("account", "available")

@@ -12,7 +12,8 @@ from app.fulfilment.models import TOPUP_LABELS
 from app.fulfilment.queries import supplier_names, topups_of_order
 from app.i18n import translate
 from app.inventory.models import CardKey
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import may, requires
+from app.merchant.views import bp
 from app.orders.models import ORDER_STATUSES, STATUS_LABELS, Order, OrderItem
 from app.orders.queries import AWAITING_DELIVERY, OrderFilter, filtered
 from app.orders.services import (
@@ -47,7 +48,7 @@ def _mask_contact(value: str) -> str:
 
 
 @bp.get("/orders")
-@store_login_required
+@requires("view_orders")
 def orders():
     store = _store()
     criteria = OrderFilter.from_args(request.args)
@@ -90,7 +91,7 @@ def _order_or_404(order_no: str) -> Order:
 
 
 @bp.get("/orders/<order_no>")
-@store_login_required
+@requires("view_orders")
 def order_detail(order_no: str):
     store = _store()
     order = _order_or_404(order_no)
@@ -132,7 +133,7 @@ def order_detail(order_no: str):
 
 
 @bp.post("/orders/<order_no>/cancel")
-@store_login_required
+@requires("manage_orders")
 def cancel(order_no: str):
     store = _store()
     order = _order_or_404(order_no)
@@ -150,7 +151,7 @@ def cancel(order_no: str):
 
 
 @bp.post("/orders/<order_no>/resend")
-@store_login_required
+@requires("manage_orders")
 def resend(order_no: str):
     from workers.queue import enqueue
 
@@ -170,11 +171,11 @@ def resend(order_no: str):
 
 
 def _may_refund() -> bool:
-    return current_user.role in ("owner", "admin")
+    return may("refund")
 
 
 @bp.post("/orders/<order_no>/deliver")
-@store_login_required
+@requires("deliver")
 def deliver(order_no: str):
     """Fill in a manual order: the buyer sees it on the order page and by e-mail."""
     store = _store()
@@ -187,7 +188,7 @@ def deliver(order_no: str):
 
 
 @bp.post("/orders/<order_no>/refund")
-@store_login_required
+@requires("refund")
 def refund(order_no: str):
     """Refund the whole remaining amount, or part of it (delivered orders), to the payer."""
     from app.money import parse_decimal_to_units
@@ -218,7 +219,7 @@ def refund(order_no: str):
 
 
 @bp.post("/orders/<order_no>/refunds/<refund_no>/retry")
-@store_login_required
+@requires("refund")
 def retry_refund(order_no: str, refund_no: str):
     store = _store()
     _order_or_404(order_no)

@@ -9,7 +9,8 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from app.i18n import translate
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import requires
+from app.merchant.views import bp
 from app.storefront.appearance import PREVIEW_KEY
 from app.theming import services as theming
 from app.theming.manifest import Schema
@@ -98,13 +99,13 @@ def _listed_packs():
 
 
 @bp.get("/theme")
-@store_login_required
+@requires("manage_theme")
 def theme():
     return _editor()
 
 
 @bp.post("/theme")
-@store_login_required
+@requires("manage_theme")
 def save_theme():
     """Save the draft; with action=publish, publish it too."""
     store = _store()
@@ -130,7 +131,7 @@ def save_theme():
 
 
 @bp.post("/theme/pack")
-@store_login_required
+@requires("manage_theme")
 def choose_theme_pack():
     store = _store()
     if ThemeActionForm().validate_on_submit():
@@ -145,7 +146,7 @@ def choose_theme_pack():
 
 
 @bp.post("/theme/publish")
-@store_login_required
+@requires("manage_theme")
 def publish_theme():
     if not ThemeActionForm().validate_on_submit():
         return redirect(url_for("merchant.theme"))
@@ -164,7 +165,7 @@ def _publish(store):
 
 
 @bp.post("/theme/discard")
-@store_login_required
+@requires("manage_theme")
 def discard_theme_draft():
     if ThemeActionForm().validate_on_submit() and theming.discard_draft():
         session.pop(PREVIEW_KEY, None)
@@ -173,7 +174,7 @@ def discard_theme_draft():
 
 
 @bp.post("/theme/rollback/<int:revision_id>")
-@store_login_required
+@requires("manage_theme")
 def rollback_theme(revision_id: int):
     if ThemeActionForm().validate_on_submit():
         try:
@@ -186,7 +187,7 @@ def rollback_theme(revision_id: int):
 
 
 @bp.get("/theme/preview")
-@store_login_required
+@requires("manage_theme")
 def theme_preview():
     """Turn preview on for this staff member and show the storefront (the editor's frame)."""
     session[PREVIEW_KEY] = True
@@ -194,7 +195,7 @@ def theme_preview():
 
 
 @bp.post("/theme/preview/off")
-@store_login_required
+@requires("manage_theme")
 def theme_preview_off():
     if ThemeActionForm().validate_on_submit():
         session.pop(PREVIEW_KEY, None)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
 
+from app.auth.account_views import add_account_routes
 from app.auth.accounts import redeem_handoff, sign_in
 from app.auth.guards import login_required_for
 from app.auth.views import add_login_routes
@@ -13,7 +13,8 @@ from app.extensions import limiter
 from app.i18n import translate
 from app.merchant import services
 from app.merchant.forms import CheckoutSettingsForm, StoreSettingsForm
-from app.merchant.models import StaffUser
+from app.merchant.models import ROLE_LABELS, StaffUser
+from app.merchant.permissions import may, requires
 from app.web.routing import SiteBlueprint
 from app.web.site import render_console
 from app.web.urls import tenant_url
@@ -24,6 +25,21 @@ store_login_required = login_required_for("store", "merchant.login")
 
 
 add_login_routes(bp, StaffUser, "merchant/login.html", "merchant.dashboard")
+
+
+add_account_routes(
+    bp,
+    requires("own_account"),
+    "merchant/account.html",
+    store=lambda: current_tenant._get_current_object(),
+    storefront_url=lambda: tenant_url(current_tenant._get_current_object(), "/"),
+)
+
+
+@bp.context_processor
+def _permissions():
+    """`may(permission)` and the role names for every back-office template."""
+    return {"may": may, "role_labels": ROLE_LABELS}
 
 
 @bp.get("/welcome")
@@ -38,7 +54,7 @@ def welcome():
 
 
 @bp.get("/")
-@store_login_required
+@requires("view_dashboard")
 def dashboard():
     store = current_tenant._get_current_object()
     return render_console(
@@ -46,12 +62,12 @@ def dashboard():
         store=store,
         storefront_url=tenant_url(store, "/"),
         subscription=find_subscription(store.id),  # the overdue-payment banner
-        may_bill=current_user.role == "owner",
+        may_bill=may("billing"),
     )
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-@store_login_required
+@requires("manage_settings")
 def settings():
     store = current_tenant._get_current_object()
     current = services.get_settings()
@@ -76,7 +92,7 @@ def settings():
 
 
 @bp.route("/settings/checkout", methods=["GET", "POST"])
-@store_login_required
+@requires("manage_settings")
 def checkout_settings():
     """Which of the platform's payment methods to offer, and the unpaid-order rules."""
     from app.payments.config import enabled_providers
@@ -110,8 +126,10 @@ def checkout_settings():
     ), status  # fmt: skip
 
 
+import app.audit.views  # noqa: E402,F401  (routes on this blueprint and the platform's)
 import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.finance_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.order_views  # noqa: E402,F401  (routes on this blueprint)
+import app.merchant.staff_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.theme_views  # noqa: E402,F401  (routes on this blueprint)
 import app.webhooks.views  # noqa: E402,F401  (routes on this blueprint)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, url_for
 
+from app.auth.account_views import add_account_routes
 from app.auth.guards import login_required_for
 from app.auth.views import add_login_routes
 from app.i18n import N_, translate
@@ -20,6 +21,7 @@ platform_login_required = login_required_for("platform", "platform.login")
 
 
 add_login_routes(bp, PlatformUser, "platform/login.html", "platform.stores")
+add_account_routes(bp, platform_login_required, "platform/account.html")
 
 
 @bp.get("/")

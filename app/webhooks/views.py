@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from app.extensions import db
 from app.i18n import translate
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import may, requires
+from app.merchant.views import bp
 from app.web.site import render_console
 from app.web.urls import tenant_url
 from app.webhooks import services
@@ -28,7 +28,7 @@ def _store():
 
 
 def _may_change() -> bool:
-    return current_user.role in ("owner", "admin")
+    return may("manage_webhooks")
 
 
 def _require_change() -> None:
@@ -63,7 +63,7 @@ def _render_endpoint(endpoint: WebhookEndpoint, secret: str | None = None):
 
 
 @bp.route("/webhooks", methods=["GET", "POST"])
-@store_login_required
+@requires("manage_webhooks")
 def webhooks():
     form = WebhookEndpointForm()
     if form.is_submitted():
@@ -90,13 +90,13 @@ def webhooks():
 
 
 @bp.get("/webhooks/<int:endpoint_id>")
-@store_login_required
+@requires("manage_webhooks")
 def webhook(endpoint_id: int):
     return _render_endpoint(_endpoint_or_404(endpoint_id))
 
 
 @bp.post("/webhooks/<int:endpoint_id>/secret")
-@store_login_required
+@requires("manage_webhooks")
 def webhook_roll_secret(endpoint_id: int):
     _require_change()
     endpoint = _endpoint_or_404(endpoint_id)
@@ -108,7 +108,7 @@ def webhook_roll_secret(endpoint_id: int):
 
 
 @bp.post("/webhooks/<int:endpoint_id>/active")
-@store_login_required
+@requires("manage_webhooks")
 def webhook_set_active(endpoint_id: int):
     _require_change()
     endpoint = _endpoint_or_404(endpoint_id)
@@ -125,7 +125,7 @@ def webhook_set_active(endpoint_id: int):
 
 
 @bp.post("/webhooks/<int:endpoint_id>/delete")
-@store_login_required
+@requires("manage_webhooks")
 def webhook_delete(endpoint_id: int):
     _require_change()
     endpoint = _endpoint_or_404(endpoint_id)
@@ -137,7 +137,7 @@ def webhook_delete(endpoint_id: int):
 
 
 @bp.post("/webhooks/<int:endpoint_id>/test")
-@store_login_required
+@requires("manage_webhooks")
 def webhook_test(endpoint_id: int):
     _require_change()
     endpoint = _endpoint_or_404(endpoint_id)
@@ -148,7 +148,7 @@ def webhook_test(endpoint_id: int):
 
 
 @bp.post("/webhooks/<int:endpoint_id>/deliveries/<message_id>/resend")
-@store_login_required
+@requires("manage_webhooks")
 def webhook_resend(endpoint_id: int, message_id: str):
     _require_change()
     delivery = db.session.scalar(
