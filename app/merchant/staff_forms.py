@@ -3,13 +3,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 ROLE_CHOICES = [
-    ("support", _l("Customer support")),
-    ("finance", _l("Finance")),
-    ("admin", _l("Administrator")),
-    ("owner", _l("Owner")),
+    SelectChoice("support", _l("Customer support")),
+    SelectChoice("finance", _l("Finance")),
+    SelectChoice("admin", _l("Administrator")),
+    SelectChoice("owner", _l("Owner")),
 ]
 
 

@@ -26,7 +26,7 @@ def _store():
 
 def _page(invite_form=None, status=200):
     store = _store()
-    choices = [c for c in ROLE_CHOICES if c[0] != "owner" or current_user.role == "owner"]
+    choices = [c for c in ROLE_CHOICES if c.value != "owner" or current_user.role == "owner"]
     invite_form = invite_form or InviteForm()
     invite_form.role.choices = choices
     return render_console(
