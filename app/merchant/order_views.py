@@ -7,6 +7,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
+from app.audit.web import audit
 from app.extensions import db
 from app.fulfilment.models import TOPUP_LABELS
 from app.fulfilment.queries import supplier_names, topups_of_order
@@ -142,6 +143,7 @@ def cancel(order_no: str):
             cancel_order(
                 store, order, actor=f"staff:{current_user.email}", note="cancelled by staff"
             )
+            audit("order.cancel", target=f"order:{order_no}", after={"status": order.status})
             db.session.commit()
             flash(translate("Order cancelled; its keys are back in stock."), "success")
         except IllegalTransition:
@@ -159,6 +161,7 @@ def resend(order_no: str):
     order = _order_or_404(order_no)
     if FlaskForm().validate_on_submit() and order.status == "delivered" and order.contact_email:
         order.delivery_emailed_at = None
+        audit("order.resend_delivery_email", target=f"order:{order_no}")
         db.session.commit()
         enqueue(
             "workers.jobs.orders.send_delivery_email",
@@ -180,10 +183,12 @@ def deliver(order_no: str):
     """Fill in a manual order: the buyer sees it on the order page and by e-mail."""
     store = _store()
     _order_or_404(order_no)
-    if FlaskForm().validate_on_submit():
-        deliver_by_hand(
-            store, order_no, request.form.get("content", ""), actor=f"staff:{current_user.email}"
-        )
+    if FlaskForm().validate_on_submit() and deliver_by_hand(
+        store, order_no, request.form.get("content", ""), actor=f"staff:{current_user.email}"
+    ):
+        # What was delivered stays sealed on the order; the log says only that it was.
+        audit("order.deliver", target=f"order:{order_no}", after={"status": "delivered"})
+        db.session.commit()
     return redirect(url_for("merchant.order_detail", order_no=order_no))
 
 
@@ -214,6 +219,11 @@ def refund(order_no: str):
         message = getattr(error, "message", "This order cannot be refunded in its current state.")
         flash(translate(message, **getattr(error, "params", {})), "error")
     else:
+        audit(
+            "order.refund", target=f"order:{order_no}",
+            after={"refund_no": made.refund_no, "amount_cents": made.amount_cents},
+        )  # fmt: skip
+        db.session.commit()
         _execute(made.refund_no)
     return redirect(url_for("merchant.order_detail", order_no=order_no))
 

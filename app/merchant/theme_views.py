@@ -8,6 +8,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from app.audit.web import audit
+from app.extensions import db
 from app.i18n import translate
 from app.merchant.permissions import requires
 from app.merchant.views import bp
@@ -155,10 +157,15 @@ def publish_theme():
 
 def _publish(store):
     try:
-        theming.publish(store, author=_author())
+        revision = theming.publish(store, author=_author())
     except theming.ThemeError as error:
         flash(translate(error.message, **error.params), "error")
     else:
+        audit(
+            "theme.publish", target=f"theme_revision:{revision.id}",
+            after={"pack": revision.pack, "values": revision.values},
+        )  # fmt: skip
+        db.session.commit()
         session.pop(PREVIEW_KEY, None)
         flash(translate("Theme published. Your customers see it now."), "success")
     return redirect(url_for("merchant.theme"))
@@ -178,10 +185,15 @@ def discard_theme_draft():
 def rollback_theme(revision_id: int):
     if ThemeActionForm().validate_on_submit():
         try:
-            theming.rollback(_store(), revision_id, author=_author())
+            revision = theming.rollback(_store(), revision_id, author=_author())
         except theming.ThemeError as error:
             flash(translate(error.message, **error.params), "error")
         else:
+            audit(
+                "theme.rollback", target=f"theme_revision:{revision.id}",
+                after={"pack": revision.pack, "restored_from": revision_id},
+            )  # fmt: skip
+            db.session.commit()
             flash(translate("That version is live again."), "success")
     return redirect(url_for("merchant.theme"))
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 
+from app.audit.services import changes
+from app.audit.web import audit
 from app.auth.account_views import add_account_routes
 from app.auth.accounts import redeem_handoff, sign_in
 from app.auth.guards import login_required_for
 from app.auth.views import add_login_routes
 from app.billing.services import find_subscription
-from app.extensions import limiter
+from app.extensions import db, limiter
 from app.i18n import translate
 from app.merchant import services
 from app.merchant.forms import CheckoutSettingsForm, StoreSettingsForm
@@ -74,7 +76,7 @@ def settings():
     form = StoreSettingsForm(data=current.__dict__)
     if form.validate_on_submit():
         try:
-            services.update_settings(
+            saved = services.update_settings(
                 store.id,
                 tagline=form.tagline.data,
                 announcement=form.announcement.data,
@@ -83,6 +85,9 @@ def settings():
         except services.SettingsError as error:
             getattr(form, error.field).errors.append(translate(error.message))
         else:
+            before, after = changes(current.__dict__, saved.__dict__)
+            audit("settings.save", target="store_settings", before=before, after=after)
+            db.session.commit()
             flash(translate("Settings saved."), "success")
             return redirect(url_for("merchant.settings"))
     status = 400 if form.errors else 200
@@ -108,7 +113,7 @@ def checkout_settings():
     ]
     if form.validate_on_submit():
         try:
-            services.update_checkout_settings(
+            saved = services.update_checkout_settings(
                 payment_providers=form.payment_providers.data or [],
                 order_expiry_minutes=form.order_expiry_minutes.data,
                 max_unpaid_per_ip=form.max_unpaid_per_ip.data,
@@ -117,6 +122,9 @@ def checkout_settings():
         except services.SettingsError as error:
             getattr(form, error.field).errors.append(translate(error.message))
         else:
+            before, after = changes(_plain(current), _plain(saved))
+            audit("settings.checkout_save", target="store_settings", before=before, after=after)
+            db.session.commit()
             flash(translate("Settings saved."), "success")
             return redirect(url_for("merchant.checkout_settings"))
     status = 400 if form.errors else 200
@@ -124,6 +132,11 @@ def checkout_settings():
         "merchant/checkout_settings.html", store=store, form=form,
         storefront_url=tenant_url(store, "/"),
     ), status  # fmt: skip
+
+
+def _plain(settings) -> dict:
+    """Settings as JSON-ready values for the audit log."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.__dict__.items()}
 
 
 import app.audit.views  # noqa: E402,F401  (routes on this blueprint and the platform's)

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from app.audit.web import audit
 from app.extensions import db
 from app.i18n import translate
 from app.merchant.permissions import may, requires
@@ -41,6 +42,10 @@ def _endpoint_or_404(endpoint_id: int) -> WebhookEndpoint:
     if endpoint is None:
         abort(404)
     return endpoint
+
+
+def _described(endpoint: WebhookEndpoint) -> dict:
+    return {"url": endpoint.url, "events": list(endpoint.events or [])}
 
 
 def _render(template: str, status: int = 200, **context):
@@ -80,6 +85,8 @@ def webhooks():
             db.session.rollback()
             getattr(form, error.field).errors.append(translate(error.message, **error.params))
         else:
+            audit("webhook.create", target=f"webhook:{endpoint.id}", after=_described(endpoint))
+            db.session.commit()
             flash(
                 translate("Endpoint added. Copy its secret now: it is shown only once."), "success"
             )
@@ -103,6 +110,8 @@ def webhook_roll_secret(endpoint_id: int):
     if not FlaskForm().validate_on_submit():
         return redirect(url_for("merchant.webhook", endpoint_id=endpoint_id))
     secret = services.roll_secret(_store(), endpoint)
+    audit("webhook.roll_secret", target=f"webhook:{endpoint.id}")  # never the secret itself
+    db.session.commit()
     flash(translate("New secret made; the old one no longer signs. Copy it now."), "success")
     return _render_endpoint(endpoint, secret)
 
@@ -114,7 +123,15 @@ def webhook_set_active(endpoint_id: int):
     endpoint = _endpoint_or_404(endpoint_id)
     if FlaskForm().validate_on_submit():
         # The wanted state, not a toggle: a double click or a second tab changes nothing more.
+        was_active = endpoint.is_active
         services.set_active(endpoint, request.form.get("active") == "1")
+        if endpoint.is_active != was_active:
+            audit(
+                "webhook.enable" if endpoint.is_active else "webhook.disable",
+                target=f"webhook:{endpoint.id}",
+                before={"is_active": was_active}, after={"is_active": endpoint.is_active},
+            )  # fmt: skip
+            db.session.commit()
         flash(
             translate("Endpoint enabled.")
             if endpoint.is_active
@@ -131,7 +148,10 @@ def webhook_delete(endpoint_id: int):
     endpoint = _endpoint_or_404(endpoint_id)
     if not FlaskForm().validate_on_submit():
         return redirect(url_for("merchant.webhook", endpoint_id=endpoint_id))
+    described, endpoint_id = _described(endpoint), endpoint.id
     services.delete_endpoint(endpoint)
+    audit("webhook.delete", target=f"webhook:{endpoint_id}", before=described)
+    db.session.commit()
     flash(translate("Endpoint deleted."), "success")
     return redirect(url_for("merchant.webhooks"))
 
