@@ -137,3 +137,29 @@ def test_finance_cannot_change_prices_and_support_cannot_change_settings(app, ma
 def status_of(app, store, order_no):
     with app.app_context(), tenant_context(store):
         return db.session.scalar(select(Order.status).where(Order.order_no == order_no))
+
+
+def test_no_buttons_a_role_cannot_use(app, make_store, site):
+    store = make_store()
+    item = make_product(app, delivery_type="manual", skus=[(2000, 1500)])
+    order_no, payment_no = open_payment(app, store, item["sku_ids"][0])
+    assert notify(app, payment_no) == "paid"
+    unpaid_no, _ = open_payment(app, store, item["sku_ids"][0])
+
+    finance = staff_client(app, site, store, "finance")
+    paid = finance.get(f"/admin/orders/{order_no}").get_data(as_text=True)
+    assert f"/admin/orders/{order_no}/deliver" not in paid
+    unpaid = finance.get(f"/admin/orders/{unpaid_no}").get_data(as_text=True)
+    assert f"/admin/orders/{unpaid_no}/cancel" not in unpaid
+    catalog = finance.get("/admin/catalog").get_data(as_text=True)
+    assert "/admin/catalog/rules" not in catalog and "/admin/catalog/products/" not in catalog
+
+    support = staff_client(app, site, store, "support")
+    paid = support.get(f"/admin/orders/{order_no}").get_data(as_text=True)
+    assert f"/admin/orders/{order_no}/deliver" in paid
+    assert f"/admin/orders/{unpaid_no}/cancel" in support.get(
+        f"/admin/orders/{unpaid_no}"
+    ).get_data(as_text=True)
+    admin = staff_client(app, site, store, "admin")
+    catalog = admin.get("/admin/catalog").get_data(as_text=True)
+    assert "/admin/catalog/rules" in catalog and "/admin/catalog/products/" in catalog

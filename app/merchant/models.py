@@ -36,6 +36,8 @@ class StaffUser(TwoFactorMixin, Account, TenantModel):
     login_kind = "store"
     session_model = StaffSession
 
+    role: Mapped[str] = mapped_column(String(20), default="support")
+
 
 class StaffInvitation(TenantModel):
     """An e-mailed invitation to join the store's staff with a role (single use, 7 days)."""

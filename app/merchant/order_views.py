@@ -123,7 +123,8 @@ def order_detail(order_no: str):
         payment_labels=PAYMENT_STATUS_LABELS,
         refund_labels=REFUND_STATUS_LABELS,
         manual=manual,
-        can_deliver=order.status == "paid"
+        can_deliver=may("deliver")
+        and order.status == "paid"
         and any(item.delivery_type == "manual" for item in order.items),
         may_refund=_may_refund(),
         can_refund=_may_refund() and order.payment_no is not None and order.status in REFUNDABLE,
