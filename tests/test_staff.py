@@ -223,3 +223,7 @@ def test_staff_of_store_a_get_404_on_store_b(app, make_store, site):
     stranger = site(f"{store_b.slug}.{APEX}")
     stranger.client = boss_a.client  # the same browser, B's host
     assert stranger.get("/admin/staff").status_code == 302
+    # and A's credentials are unknown on B
+    assert (
+        stranger.login_store(f"owner@{store_a.slug}.example.com", OWNER_PASSWORD).status_code == 401
+    )
