@@ -160,3 +160,28 @@ def test_platform_owners_enrol_and_sign_in_with_a_code(app, required, platform_a
     with app.app_context():
         user = db.session.scalar(select(PlatformUser).where(PlatformUser.email == email))
         assert user.has_two_factor
+
+
+def test_an_operator_can_reset_a_lost_factor_and_it_is_asked_again(
+    app, required, make_store, site, runner
+):
+    store = make_store(password=OWNER_PASSWORD)
+    email = f"owner@{store.slug}.example.com"
+    owner = signed_in(site, store, email, OWNER_PASSWORD)
+    enrol(owner, "/admin")
+    result = runner.invoke(
+        args=["platform", "reset-two-factor", "--email", email, "--store", store.slug]
+    )
+    assert result.exit_code == 0, result.output
+    assert owner.get("/admin/").status_code == 302  # its session was signed out
+    again = signed_in(site, store, email, OWNER_PASSWORD)  # no code asked: nothing to ask
+    assert again.get("/admin/").headers["Location"].endswith("/admin/account")  # enrol again
+    unknown = runner.invoke(args=["platform", "reset-two-factor", "--email", "nobody@x.test"])
+    assert unknown.exit_code != 0
+    with app.app_context():
+        reset = db.session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.tenant_id == store.id, AuditEvent.action == "account.two_factor_reset"
+            )
+        )
+        assert reset is not None and reset.actor_kind == "system"

@@ -175,3 +175,12 @@ def disable(user, code: str) -> None:
 
 def remaining_recovery_codes(user) -> int:
     return len(user.recovery_codes or [])
+
+
+def reset(user) -> None:
+    """Clear the factor of someone who lost their phone and their recovery codes (an operator,
+    after checking who asks); they set it up again at their next sign-in. The caller commits."""
+    user.totp_secret_sealed = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    user.recovery_codes = None
