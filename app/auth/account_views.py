@@ -11,7 +11,8 @@ from app.audit.web import audit
 from app.auth import sessions, two_factor
 from app.auth.forms import PasswordChangeForm, TwoFactorCodeForm
 from app.auth.passwords import password_problem
-from app.extensions import db
+from app.auth.views import login_rate_limit
+from app.extensions import db, limiter
 from app.i18n import translate
 from app.web.site import render_console
 
@@ -154,5 +155,11 @@ def add_account_routes(bp, guard, template: str, **page_context) -> None:
         ("/account/sessions/<int:session_id>/revoke", revoke_session, ["POST"]),
         ("/account/sessions/revoke-others", revoke_other_sessions, ["POST"]),
     )
+    # Forms that check a password or a code are rate-limited like signing in (per view name).
+    limited = {change_password, two_factor_confirm, two_factor_recovery_codes, two_factor_disable}
     for rule, view, methods in routes:
-        bp.add_url_rule(rule, view.__name__, guard(view), methods=methods)
+        endpoint = view.__name__
+        if view in limited:
+            view.__name__ = view.__qualname__ = f"{bp.name}_{endpoint}"
+            view = limiter.limit(login_rate_limit, methods=["POST"])(view)
+        bp.add_url_rule(rule, endpoint, guard(view), methods=methods)
