@@ -185,3 +185,25 @@ def test_an_operator_can_reset_a_lost_factor_and_it_is_asked_again(
             )
         )
         assert reset is not None and reset.actor_kind == "system"
+
+
+def test_guessing_codes_is_rate_limited(app, backend, make_store, site):
+    from app import create_app
+    from tests.support.web import SiteClient
+
+    limited = create_app(
+        backend.config(
+            RATELIMIT_ENABLED=True,
+            LOGIN_RATE_LIMIT="3 per minute",
+            RATELIMIT_STORAGE_URI="memory://",
+        )
+    )
+    store = make_store(password=OWNER_PASSWORD)
+    email = f"owner@{store.slug}.example.com"
+    enrol(signed_in(site, store, email, OWNER_PASSWORD), "/admin")
+    client = SiteClient(limited, f"{store.slug}.{APEX}")
+    assert client.login_store(email, OWNER_PASSWORD).status_code == 302
+    statuses = [
+        client.submit("/admin/login/code", {"code": "000000"}).status_code for _ in range(4)
+    ]
+    assert statuses[:3] == [401, 401, 401] and statuses[3] == 429
