@@ -47,6 +47,45 @@ def create_admin(email: str, password: str, name: str) -> None:
     click.echo(f"{'created' if created else 'updated'} platform admin {user.email}")
 
 
+@platform_cli.command("reset-two-factor")
+@click.option("--email", required=True)
+@click.option("--store", "slug", default=None, help="A store's slug: reset one of its staff.")
+def reset_two_factor(email: str, slug: str | None) -> None:
+    """Clear the two-factor sign-in of a platform account (or a store's staff member) who lost
+    both their phone and their recovery codes, and sign out their sessions."""
+    from sqlalchemy import select
+
+    from app.audit.services import SYSTEM, record
+    from app.auth import sessions, two_factor
+    from app.auth.emails import normalize_email
+    from app.merchant.models import StaffUser
+    from app.platform.models import PlatformUser
+    from tenants.context import tenant_context
+    from tenants.provisioning import get_tenant, tenant_ref
+
+    store = None
+    if slug:
+        tenant = get_tenant(slug)
+        if tenant is None:
+            raise click.ClickException(f"no store {slug!r}")
+        store = tenant_ref(tenant)
+        db.session.remove()  # the store was read on the platform's session; now bind the store
+    model = StaffUser if store else PlatformUser
+    with tenant_context(store):  # None: the platform
+        user = db.session.scalar(select(model).where(model.email == normalize_email(email)))
+        if user is None:
+            raise click.ClickException(f"no account {email!r}")
+        two_factor.reset(user)
+        revoked = sessions.revoke_all(user)
+        record(
+            "account.two_factor_reset", actor=SYSTEM, tenant_id=store.id if store else None,
+            target=f"{user.login_kind}_user:{user.id}", after={"sessions_revoked": revoked},
+        )  # fmt: skip
+        db.session.commit()
+        db.session.remove()
+    click.echo(f"two-factor sign-in cleared for {email}; {revoked} session(s) signed out")
+
+
 def register(app) -> None:
     from app.billing.cli import billing_cli
     from app.catalog.cli import catalog_cli

@@ -143,6 +143,11 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
             "METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128"
         ),
         "METRICS_TOKEN": os.environ.get("METRICS_TOKEN") or None,
+        # Store and platform owners must sign in with a second factor (TOTP). On by default; off
+        # only in the embedded default (SQLite), so `make run`'s demo signs in with a password.
+        "REQUIRE_OWNER_TWO_FACTOR": _env_bool(
+            "REQUIRE_OWNER_TWO_FACTOR", not database_url.startswith("sqlite")
+        ),
         "TESTING": False,
     }
     config.update(overrides)

@@ -10,10 +10,10 @@ from app.fulfilment.models import Topup, TopupCall  # noqa: F401
 from app.inventory.models import CardKey, CardKeyBatch, KeyAccessLog  # noqa: F401
 from app.kyc.models import Verification  # noqa: F401
 from app.ledger.models import LedgerAccount, LedgerEntry, LedgerHold, LedgerTransaction  # noqa: F401
-from app.merchant.models import StaffUser, StoreSettings  # noqa: F401
+from app.merchant.models import StaffInvitation, StaffSession, StaffUser, StoreSettings  # noqa: F401
 from app.orders.models import Order, OrderEvent, OrderIndex, OrderItem  # noqa: F401
 from app.payments.models import Payment, ProviderConfig, Refund  # noqa: F401
-from app.platform.models import PlatformUser  # noqa: F401
+from app.platform.models import PlatformSession, PlatformUser  # noqa: F401
 from app.pricing.models import PriceRule, ProductListing  # noqa: F401
 from app.supplier_portal.models import CostProposal, SupplierApplication, SupplierUser  # noqa: F401
 from app.suppliers.models import SupplierOffer  # noqa: F401

@@ -216,7 +216,7 @@ def test_only_the_owner_may_change_the_plan(app, make_store, site, stripe_billin
 
     store = make_store()
     with app.app_context(), tenant_context(store):
-        clerk = StaffUser(email="clerk@example.com", name="Clerk", role="staff")
+        clerk = StaffUser(email="clerk@example.com", name="Clerk", role="finance")
         clerk.set_password("clerk-pass-1")
         db.session.add(clerk)
         db.session.commit()

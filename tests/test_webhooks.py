@@ -386,7 +386,7 @@ def test_secrets_are_sealed_and_only_owners_and_admins_change_webhooks(
         endpoint = db.session.get(WebhookEndpoint, endpoint_id)
         assert secret not in endpoint.secret_sealed and secret[6:] not in endpoint.secret_sealed
         assert services.endpoint_secret(store, endpoint) == secret
-        clerk = StaffUser(email="clerk@example.com", name="Clerk", role="staff")
+        clerk = StaffUser(email="clerk@example.com", name="Clerk", role="support")
         clerk.set_password("clerk-pass-1")
         db.session.add(clerk)
         db.session.commit()
@@ -394,8 +394,9 @@ def test_secrets_are_sealed_and_only_owners_and_admins_change_webhooks(
     staff = site(f"{store.slug}.{APEX}")
     staff.login_store("clerk@example.com", "clerk-pass-1")
     listing = staff.get("/admin/webhooks")
-    assert listing.status_code == 200 and receiver.hook_url() in listing.get_data(as_text=True)
-    token = staff.csrf_token(f"/admin/webhooks/{endpoint_id}")
+    assert listing.status_code == 403 and receiver.hook_url() not in listing.get_data(as_text=True)
+    assert staff.get(f"/admin/webhooks/{endpoint_id}").status_code == 403
+    token = staff.csrf_token("/admin/")
     for action in ("test", "secret", "active", "delete"):
         refused = staff.post(f"/admin/webhooks/{endpoint_id}/{action}", data={"csrf_token": token})
         assert refused.status_code == 403

@@ -64,6 +64,8 @@ class AuditQuery:
     text: str = ""  # matches action, target or actor e-mail
     since: datetime | None = None
     until: datetime | None = None
+    actor: str = ""  # part of the actor's e-mail
+    action: str = ""  # an action ("staff.invite") or its family ("staff")
 
 
 def search(query: AuditQuery, *, before_id: int | None = None, limit: int = 50) -> list[AuditEvent]:
@@ -79,6 +81,13 @@ def search(query: AuditQuery, *, before_id: int | None = None, limit: int = 50) 
                 AuditEvent.target.ilike(pattern),
                 AuditEvent.actor_email.ilike(pattern),
             )
+        )
+    if query.actor:
+        statement = statement.where(AuditEvent.actor_email.ilike(f"%{query.actor.strip()}%"))
+    if query.action:
+        action = query.action.strip()
+        statement = statement.where(
+            or_(AuditEvent.action == action, AuditEvent.action.like(f"{action}.%"))
         )
     if query.since is not None:
         statement = statement.where(AuditEvent.at >= query.since)

@@ -80,7 +80,17 @@ def load_account(login_id: str):
         tenant = get_current_tenant()
         if tenant is not None and tenant_id == str(tenant.id):
             user = db.session.get(_store_account_model(kind), int(user_id))
-    return user if user is not None and user.can_sign_in else None
+    if user is None or not user.can_sign_in:
+        return None
+    if hasattr(user, "session_model"):
+        # Staff and platform sign-ins are recorded: a revoked (or unrecorded) one is signed out.
+        from app.auth import sessions
+
+        row = sessions.current_row(user, session.get(sessions.SESSION_KEY))
+        if row is None:
+            return None
+        sessions.touch(row)
+    return user
 
 
 def authenticate(model, email: str, password: str):
@@ -101,8 +111,57 @@ def sign_in(user) -> None:
     session.clear()  # nothing from before sign-in survives it
     login_user(user)
     claim_session_for_site()
+    if hasattr(user, "session_model"):
+        from flask import request
+
+        from app.auth import sessions
+        from app.net import client_ip
+
+        session[sessions.SESSION_KEY] = sessions.open_session(
+            user, user_agent=request.headers.get("User-Agent", ""), ip=client_ip()
+        )
     user.last_login_at = utcnow()
     db.session.commit()
+
+
+# -- the second step of a two-factor sign-in -------------------------------------------------------
+
+PENDING_KEY = "_2fa_pending"
+PENDING_MAX_AGE_SECONDS = 300
+
+
+def start_two_factor(user, next_url: str) -> None:
+    """Password checked: remember who is signing in until they enter their code (5 minutes)."""
+    session.clear()
+    claim_session_for_site()
+    session[PENDING_KEY] = {"id": user.get_id(), "at": utcnow().timestamp(), "next": next_url}
+
+
+def pending_two_factor():
+    """(account, next url) of the sign-in waiting for its code here, or (None, None)."""
+    from tenants.context import get_current_tenant
+
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None, None
+    if utcnow().timestamp() - float(pending.get("at", 0)) > PENDING_MAX_AGE_SECONDS:
+        session.pop(PENDING_KEY, None)
+        return None, None
+    kind, _, rest = str(pending.get("id", "")).partition(":")
+    site = current_site()
+    user = None
+    if kind == "platform" and site.kind == PLATFORM:
+        from app.platform.models import PlatformUser
+
+        user = db.session.get(PlatformUser, int(rest))
+    elif kind == "store" and site.kind == STORE:
+        tenant_id, _, user_id = rest.partition(":")
+        tenant = get_current_tenant()
+        if tenant is not None and tenant_id == str(tenant.id):
+            user = db.session.get(_store_account_model(kind), int(user_id))
+    if user is None or not user.can_sign_in:
+        return None, None
+    return user, pending.get("next") or ""
 
 
 def sign_out() -> None:

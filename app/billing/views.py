@@ -20,8 +20,8 @@ from app.billing.models import INVOICE_STATUS_LABELS, SOURCE_LABELS, STATUS_LABE
 from app.billing.plans import get_plan, list_plans, save_plan
 from app.extensions import csrf
 from app.i18n import N_, translate
+from app.merchant.permissions import may, requires
 from app.merchant.views import bp as merchant
-from app.merchant.views import store_login_required
 from app.platform.views import bp as platform
 from app.platform.views import platform_login_required
 from app.web.routing import SiteBlueprint
@@ -64,7 +64,7 @@ def _store():
 
 
 def _may_bill() -> bool:
-    return current_user.role == "owner"
+    return may("billing")
 
 
 def _refused(error: Exception):
@@ -77,7 +77,7 @@ def _refused(error: Exception):
 
 
 @merchant.get("/billing")
-@store_login_required
+@requires("view_billing")
 def billing():
     store = _store()
     return render_console(
@@ -94,7 +94,7 @@ def billing():
 
 
 @merchant.post("/billing/checkout")
-@store_login_required
+@requires("billing")
 def billing_checkout():
     """Subscribe, upgrade or downgrade: off to Stripe; the plan changes when Stripe confirms."""
     if not _may_bill():
@@ -118,7 +118,7 @@ def billing_checkout():
 
 
 @merchant.get("/billing/portal")
-@store_login_required
+@requires("billing")
 def billing_portal():
     """Stripe's Customer Portal: payment methods, invoices, cancellation (linked from e-mails)."""
     if not _may_bill():

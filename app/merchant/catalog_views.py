@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from flask import flash, jsonify, redirect, request, url_for
 
+from app.audit.web import audit
+from app.extensions import db
 from app.i18n import N_, translate
 from app.merchant.catalog_forms import DeleteRuleForm, ListingForm, RuleForm
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import requires
+from app.merchant.views import bp
 from app.money import parse_decimal_to_units
 from app.pricing import services as pricing
 from app.web.site import render_console
@@ -40,8 +43,17 @@ def _rule_arguments(source) -> dict:
     }
 
 
+def _rule_values(scope: str, target_id: int) -> dict | None:
+    """The markup rule at this level as the audit log shows it (None: there is none)."""
+    target_id = 0 if scope == "store" else target_id
+    for rule in pricing.list_rules():
+        if rule.scope == scope and rule.target_id == target_id:
+            return {"kind": rule.kind, "value": rule.value, "rounding": rule.rounding}
+    return None
+
+
 @bp.get("/catalog")
-@store_login_required
+@requires("view_catalog")
 def catalog():
     store = _store()
     rules = {(r.scope, r.target_id): r for r in pricing.list_rules()}
@@ -58,23 +70,30 @@ def catalog():
 
 
 @bp.post("/catalog/rules")
-@store_login_required
+@requires("manage_catalog")
 def save_rule():
     form = RuleForm()
     if not form.validate_on_submit():
         flash(translate("Enter a number such as 15 or 2.50."), "error")
         return redirect(url_for("merchant.catalog"))
     try:
-        pricing.save_rule(_store(), **_rule_arguments(request.form))
+        arguments = _rule_arguments(request.form)
+        before = _rule_values(arguments["scope"], arguments["target_id"])
+        rule = pricing.save_rule(_store(), **arguments)
     except pricing.PricingError as error:
         flash(translate(error.message, **error.params), "error")
     else:
+        audit(
+            "price_rule.save", target=f"price_rule:{rule.scope}:{rule.target_id}",
+            before=before, after=_rule_values(rule.scope, rule.target_id),
+        )  # fmt: skip
+        db.session.commit()
         flash(translate("Markup saved; your prices are updated."), "success")
     return redirect(url_for("merchant.catalog"))
 
 
 @bp.post("/catalog/rules/delete")
-@store_login_required
+@requires("manage_catalog")
 def delete_rule():
     form = DeleteRuleForm()
     if form.validate_on_submit():
@@ -82,13 +101,19 @@ def delete_rule():
             target_id = int(form.target_id.data or 0)
         except ValueError:
             target_id = -1
+        before = _rule_values(form.scope.data, target_id)
         if pricing.delete_rule(_store(), form.scope.data, target_id):
+            audit(
+                "price_rule.delete", target=f"price_rule:{form.scope.data}:{target_id}",
+                before=before,
+            )  # fmt: skip
+            db.session.commit()
             flash(translate("Markup removed."), "success")
     return redirect(url_for("merchant.catalog"))
 
 
 @bp.get("/catalog/rules/preview")
-@store_login_required
+@requires("manage_catalog")
 def preview_rule():
     """Live preview for the rule editor: what each affected SKU would cost."""
     try:
@@ -112,23 +137,24 @@ def preview_rule():
 
 
 @bp.post("/catalog/products/<int:product_id>")
-@store_login_required
+@requires("manage_catalog")
 def save_listing(product_id: int):
     form = ListingForm()
     if not form.validate_on_submit():
         flash(translate("Please check the listing fields."), "error")
         return redirect(url_for("merchant.catalog"))
+    after = {
+        "is_hidden": bool(form.is_hidden.data),
+        "title": form.title.data or "",
+        "description": form.description.data or "",
+        "position": form.position.data,
+    }
     try:
-        pricing.save_listing(
-            _store(),
-            product_id,
-            is_hidden=form.is_hidden.data,
-            title=form.title.data,
-            description=form.description.data,
-            position=form.position.data,
-        )
+        pricing.save_listing(_store(), product_id, **after)
     except pricing.PricingError as error:
         flash(translate(error.message, **error.params), "error")
     else:
+        audit("listing.save", target=f"product:{product_id}", after=after)
+        db.session.commit()
         flash(translate("Listing saved."), "success")
     return redirect(url_for("merchant.catalog") + f"#product-{product_id}")

@@ -4,7 +4,6 @@ primary host, remove. Custom domains need a plan that includes them."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.audit.web import current_actor
@@ -13,12 +12,11 @@ from app.billing.services import find_subscription
 from app.domains import services
 from app.extensions import db
 from app.i18n import translate
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import may, requires
+from app.merchant.views import bp
 from app.web.site import render_console
 from app.web.urls import origin, tenant_url
 from tenants.context import current_tenant
-
-MANAGERS = ("owner", "admin")
 
 
 def _store():
@@ -33,7 +31,7 @@ def _domain_or_404(domain_id: int):
 
 
 def _may_manage() -> bool:
-    return current_user.role in MANAGERS
+    return may("manage_domains")
 
 
 def _refused(error: services.DomainError) -> None:
@@ -42,7 +40,7 @@ def _refused(error: services.DomainError) -> None:
 
 
 @bp.get("/domains")
-@store_login_required
+@requires("manage_domains")
 def domains():
     return _page()
 
@@ -59,7 +57,7 @@ def _page(host_error: str | None = None, status: int = 200):
         allowed=entitled(store, "custom_domain"),
         may_manage=_may_manage(),
         subscription=find_subscription(store.id),
-        may_bill=current_user.role == "owner",
+        may_bill=may("billing"),
         form=FlaskForm(),
         host_error=host_error,
         host_value=request.form.get("host", "") if host_error else "",
@@ -76,7 +74,7 @@ def _guard(needs_plan: bool = True) -> None:
 
 
 @bp.post("/domains")
-@store_login_required
+@requires("manage_domains")
 def add_domain():
     _guard()
     try:
@@ -91,7 +89,7 @@ def add_domain():
 
 
 @bp.post("/domains/<int:domain_id>/verify")
-@store_login_required
+@requires("manage_domains")
 def verify_domain(domain_id: int):
     _guard()
     domain = _domain_or_404(domain_id)
@@ -110,7 +108,7 @@ def verify_domain(domain_id: int):
 
 
 @bp.post("/domains/<int:domain_id>/primary")
-@store_login_required
+@requires("manage_domains")
 def primary_domain(domain_id: int):
     _guard(needs_plan=False)  # going back to the subdomain is always allowed
     store = _store()
@@ -126,7 +124,7 @@ def primary_domain(domain_id: int):
 
 
 @bp.post("/domains/<int:domain_id>/remove")
-@store_login_required
+@requires("manage_domains")
 def remove_domain(domain_id: int):
     _guard(needs_plan=False)  # a store whose plan ended may still clean up
     domain = _domain_or_404(domain_id)

@@ -21,7 +21,8 @@ from app.audit.web import current_actor
 from app.exports import services
 from app.exports.models import EXPORT_FORMATS
 from app.extensions import db
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import requires
+from app.merchant.views import bp
 from app.orders.queries import OrderFilter
 from app.web.site import render_console
 from app.web.urls import tenant_url
@@ -33,7 +34,7 @@ def _store():
 
 
 @bp.post("/orders/export")
-@store_login_required
+@requires("export_orders")
 def export_orders():
     """Export what the order list shows for the posted filters."""
     store = _store()
@@ -88,7 +89,7 @@ def _state(export) -> dict:
 
 
 @bp.get("/exports/<token>")
-@store_login_required
+@requires("export_orders")
 def export_status(token: str):
     store = _store()
     export = _export_or_404(token)
@@ -102,13 +103,13 @@ def export_status(token: str):
 
 
 @bp.get("/exports/<token>.json")
-@store_login_required
+@requires("export_orders")
 def export_progress(token: str):
     return _state(_export_or_404(token)), 200, {"Cache-Control": "no-store"}
 
 
 @bp.get("/exports/<token>/download")
-@store_login_required
+@requires("export_orders")
 def export_download(token: str):
     export = _export_or_404(token)
     path = services.export_path(export)

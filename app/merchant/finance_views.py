@@ -3,23 +3,19 @@ and the store's referral link (the handling is shared with suppliers: app.web.pa
 
 from __future__ import annotations
 
-from flask import Response, abort, redirect, url_for
-from flask_login import current_user
+from flask import Response, redirect, url_for
 
 from app.extensions import limiter
 from app.kyc.forms import VerificationForm
 from app.ledger.parties import store as store_party
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import may, requires
+from app.merchant.views import bp
 from app.referrals import services as referrals
 from app.web import party_finance
 from app.web.site import render_console
 from app.web.urls import platform_url, tenant_url
 from app.withdrawals.forms import WithdrawalForm
 from tenants.context import current_tenant
-
-
-def _may_move_money() -> bool:
-    return current_user.role == "owner"
 
 
 def _page(withdrawal_form=None, verification_form=None, status=200):
@@ -32,22 +28,20 @@ def _page(withdrawal_form=None, verification_form=None, status=200):
         referral=referrals.summary(store.id),
         invited=referrals.invited_stores(store.id)[:20],
         invite_url=platform_url(f"/open?ref={store.slug}"),
-        may_move_money=_may_move_money(),
+        may_move_money=may("withdraw"),
     ), status
 
 
 @bp.get("/finance")
-@store_login_required
+@requires("finance_view")
 def finance():
     return _page()
 
 
 @bp.post("/finance/withdraw")
-@store_login_required
+@requires("withdraw")
 @limiter.limit("20 per hour")
 def request_withdrawal():
-    if not _may_move_money():
-        abort(403)
     form = WithdrawalForm()
     if party_finance.submit_withdrawal(store_party(current_tenant.id), form):
         return redirect(url_for("merchant.finance"))
@@ -55,11 +49,9 @@ def request_withdrawal():
 
 
 @bp.post("/finance/verification")
-@store_login_required
+@requires("withdraw")
 @limiter.limit("10 per hour")
 def submit_verification():
-    if not _may_move_money():
-        abort(403)
     form = VerificationForm()
     if party_finance.submit_verification(store_party(current_tenant.id), form):
         return redirect(url_for("merchant.finance"))
@@ -67,7 +59,7 @@ def submit_verification():
 
 
 @bp.get("/finance/statement")
-@store_login_required
+@requires("finance_view")
 def finance_statement():
     store = current_tenant._get_current_object()
     shown = party_finance.statement_view(store_party(store.id), store.slug)

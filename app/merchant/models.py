@@ -1,4 +1,4 @@
-"""Store staff accounts (store schema)."""
+"""Store staff accounts, their sign-in sessions and invitations (store schema)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,50 @@ from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.accounts import Account
+from app.auth.sessions import SignInSessionMixin
+from app.auth.two_factor import TwoFactorMixin
 from app.db import TenantModel, UtcDateTime, utcnow
+from app.i18n import N_
 
-STAFF_ROLES = ("owner", "admin", "staff")
+# What each role may do is in app/merchant/permissions.py.
+STAFF_ROLES = ("owner", "admin", "support", "finance")
+ROLE_LABELS = {
+    "owner": N_("Owner"),
+    "admin": N_("Administrator"),
+    "support": N_("Customer support"),
+    "finance": N_("Finance"),
+}
 
 
-class StaffUser(Account, TenantModel):
-    """Someone who runs a store: its owner, admins and staff."""
+class StaffSession(SignInSessionMixin, TenantModel):
+    """One sign-in of a staff member (listed and revocable on /admin/account)."""
+
+    __tablename__ = "staff_sessions"
+
+
+class StaffUser(TwoFactorMixin, Account, TenantModel):
+    """Someone who runs a store: its owners, admins, customer support and finance staff."""
 
     __tablename__ = "staff_users"
     login_kind = "store"
+    session_model = StaffSession
+
+    role: Mapped[str] = mapped_column(String(20), default="support")
+
+
+class StaffInvitation(TenantModel):
+    """An e-mailed invitation to join the store's staff with a role (single use, 7 days)."""
+
+    __tablename__ = "staff_invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class StoreSettings(TenantModel):

@@ -7,12 +7,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
+from app.audit.web import audit
 from app.extensions import db
 from app.fulfilment.models import TOPUP_LABELS
 from app.fulfilment.queries import supplier_names, topups_of_order
 from app.i18n import translate
 from app.inventory.models import CardKey
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import may, requires
+from app.merchant.views import bp
 from app.orders.models import ORDER_STATUSES, STATUS_LABELS, Order, OrderItem
 from app.orders.queries import AWAITING_DELIVERY, OrderFilter, filtered
 from app.orders.services import (
@@ -47,7 +49,7 @@ def _mask_contact(value: str) -> str:
 
 
 @bp.get("/orders")
-@store_login_required
+@requires("view_orders")
 def orders():
     store = _store()
     criteria = OrderFilter.from_args(request.args)
@@ -90,7 +92,7 @@ def _order_or_404(order_no: str) -> Order:
 
 
 @bp.get("/orders/<order_no>")
-@store_login_required
+@requires("view_orders")
 def order_detail(order_no: str):
     store = _store()
     order = _order_or_404(order_no)
@@ -121,7 +123,8 @@ def order_detail(order_no: str):
         payment_labels=PAYMENT_STATUS_LABELS,
         refund_labels=REFUND_STATUS_LABELS,
         manual=manual,
-        can_deliver=order.status == "paid"
+        can_deliver=may("deliver")
+        and order.status == "paid"
         and any(item.delivery_type == "manual" for item in order.items),
         may_refund=_may_refund(),
         can_refund=_may_refund() and order.payment_no is not None and order.status in REFUNDABLE,
@@ -132,7 +135,7 @@ def order_detail(order_no: str):
 
 
 @bp.post("/orders/<order_no>/cancel")
-@store_login_required
+@requires("manage_orders")
 def cancel(order_no: str):
     store = _store()
     order = _order_or_404(order_no)
@@ -141,6 +144,7 @@ def cancel(order_no: str):
             cancel_order(
                 store, order, actor=f"staff:{current_user.email}", note="cancelled by staff"
             )
+            audit("order.cancel", target=f"order:{order_no}", after={"status": order.status})
             db.session.commit()
             flash(translate("Order cancelled; its keys are back in stock."), "success")
         except IllegalTransition:
@@ -150,7 +154,7 @@ def cancel(order_no: str):
 
 
 @bp.post("/orders/<order_no>/resend")
-@store_login_required
+@requires("manage_orders")
 def resend(order_no: str):
     from workers.queue import enqueue
 
@@ -158,6 +162,7 @@ def resend(order_no: str):
     order = _order_or_404(order_no)
     if FlaskForm().validate_on_submit() and order.status == "delivered" and order.contact_email:
         order.delivery_emailed_at = None
+        audit("order.resend_delivery_email", target=f"order:{order_no}")
         db.session.commit()
         enqueue(
             "workers.jobs.orders.send_delivery_email",
@@ -170,24 +175,26 @@ def resend(order_no: str):
 
 
 def _may_refund() -> bool:
-    return current_user.role in ("owner", "admin")
+    return may("refund")
 
 
 @bp.post("/orders/<order_no>/deliver")
-@store_login_required
+@requires("deliver")
 def deliver(order_no: str):
     """Fill in a manual order: the buyer sees it on the order page and by e-mail."""
     store = _store()
     _order_or_404(order_no)
-    if FlaskForm().validate_on_submit():
-        deliver_by_hand(
-            store, order_no, request.form.get("content", ""), actor=f"staff:{current_user.email}"
-        )
+    if FlaskForm().validate_on_submit() and deliver_by_hand(
+        store, order_no, request.form.get("content", ""), actor=f"staff:{current_user.email}"
+    ):
+        # What was delivered stays sealed on the order; the log says only that it was.
+        audit("order.deliver", target=f"order:{order_no}", after={"status": "delivered"})
+        db.session.commit()
     return redirect(url_for("merchant.order_detail", order_no=order_no))
 
 
 @bp.post("/orders/<order_no>/refund")
-@store_login_required
+@requires("refund")
 def refund(order_no: str):
     """Refund the whole remaining amount, or part of it (delivered orders), to the payer."""
     from app.money import parse_decimal_to_units
@@ -213,12 +220,17 @@ def refund(order_no: str):
         message = getattr(error, "message", "This order cannot be refunded in its current state.")
         flash(translate(message, **getattr(error, "params", {})), "error")
     else:
+        audit(
+            "order.refund", target=f"order:{order_no}",
+            after={"refund_no": made.refund_no, "amount_cents": made.amount_cents},
+        )  # fmt: skip
+        db.session.commit()
         _execute(made.refund_no)
     return redirect(url_for("merchant.order_detail", order_no=order_no))
 
 
 @bp.post("/orders/<order_no>/refunds/<refund_no>/retry")
-@store_login_required
+@requires("refund")
 def retry_refund(order_no: str, refund_no: str):
     store = _store()
     _order_or_404(order_no)

@@ -8,8 +8,11 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from app.audit.web import audit
+from app.extensions import db
 from app.i18n import translate
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import requires
+from app.merchant.views import bp
 from app.storefront.appearance import PREVIEW_KEY
 from app.theming import services as theming
 from app.theming.manifest import Schema
@@ -98,13 +101,13 @@ def _listed_packs():
 
 
 @bp.get("/theme")
-@store_login_required
+@requires("manage_theme")
 def theme():
     return _editor()
 
 
 @bp.post("/theme")
-@store_login_required
+@requires("manage_theme")
 def save_theme():
     """Save the draft; with action=publish, publish it too."""
     store = _store()
@@ -130,7 +133,7 @@ def save_theme():
 
 
 @bp.post("/theme/pack")
-@store_login_required
+@requires("manage_theme")
 def choose_theme_pack():
     store = _store()
     if ThemeActionForm().validate_on_submit():
@@ -145,7 +148,7 @@ def choose_theme_pack():
 
 
 @bp.post("/theme/publish")
-@store_login_required
+@requires("manage_theme")
 def publish_theme():
     if not ThemeActionForm().validate_on_submit():
         return redirect(url_for("merchant.theme"))
@@ -154,17 +157,22 @@ def publish_theme():
 
 def _publish(store):
     try:
-        theming.publish(store, author=_author())
+        revision = theming.publish(store, author=_author())
     except theming.ThemeError as error:
         flash(translate(error.message, **error.params), "error")
     else:
+        audit(
+            "theme.publish", target=f"theme_revision:{revision.id}",
+            after={"pack": revision.pack, "values": revision.values},
+        )  # fmt: skip
+        db.session.commit()
         session.pop(PREVIEW_KEY, None)
         flash(translate("Theme published. Your customers see it now."), "success")
     return redirect(url_for("merchant.theme"))
 
 
 @bp.post("/theme/discard")
-@store_login_required
+@requires("manage_theme")
 def discard_theme_draft():
     if ThemeActionForm().validate_on_submit() and theming.discard_draft():
         session.pop(PREVIEW_KEY, None)
@@ -173,20 +181,25 @@ def discard_theme_draft():
 
 
 @bp.post("/theme/rollback/<int:revision_id>")
-@store_login_required
+@requires("manage_theme")
 def rollback_theme(revision_id: int):
     if ThemeActionForm().validate_on_submit():
         try:
-            theming.rollback(_store(), revision_id, author=_author())
+            revision = theming.rollback(_store(), revision_id, author=_author())
         except theming.ThemeError as error:
             flash(translate(error.message, **error.params), "error")
         else:
+            audit(
+                "theme.rollback", target=f"theme_revision:{revision.id}",
+                after={"pack": revision.pack, "restored_from": revision_id},
+            )  # fmt: skip
+            db.session.commit()
             flash(translate("That version is live again."), "success")
     return redirect(url_for("merchant.theme"))
 
 
 @bp.get("/theme/preview")
-@store_login_required
+@requires("manage_theme")
 def theme_preview():
     """Turn preview on for this staff member and show the storefront (the editor's frame)."""
     session[PREVIEW_KEY] = True
@@ -194,7 +207,7 @@ def theme_preview():
 
 
 @bp.post("/theme/preview/off")
-@store_login_required
+@requires("manage_theme")
 def theme_preview_off():
     if ThemeActionForm().validate_on_submit():
         session.pop(PREVIEW_KEY, None)

@@ -4,11 +4,11 @@ the three resolutions (the handling is shared with the platform: app.tickets.web
 from __future__ import annotations
 
 from flask import abort, redirect, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.db import utcnow
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import may, requires
+from app.merchant.views import bp
 from app.tickets import services as tickets
 from app.tickets import web as ticket_web
 from app.tickets.forms import MessageForm, ResolveForm
@@ -29,12 +29,8 @@ def _ticket_or_404(ticket_no: str):
     return ticket
 
 
-def _may_refund() -> bool:
-    return current_user.role in ("owner", "admin")
-
-
 @bp.get("/tickets")
-@store_login_required
+@requires("view_tickets")
 def tickets_queue():
     which = request.args.get("which", "open")
     if which not in tickets.LIST_FILTERS:
@@ -60,7 +56,9 @@ def _page(ticket, reply_form=None, status=200):
         reply_form=reply_form or MessageForm(),
         resolve_form=ResolveForm(),
         keys=[] if ticket.is_closed else ticket_web.keys_to_replace(store, ticket),
-        may_refund=_may_refund(),
+        may_answer=may("answer_tickets"),
+        may_refund=may("refund"),
+        may_replace=may("deliver"),
         now=utcnow(),
         picture_endpoint="merchant.ticket_picture",
         picture_args={},
@@ -73,13 +71,13 @@ def _page(ticket, reply_form=None, status=200):
 
 
 @bp.get("/tickets/<ticket_no>")
-@store_login_required
+@requires("view_tickets")
 def ticket_detail(ticket_no: str):
     return _page(_ticket_or_404(ticket_no))
 
 
 @bp.post("/tickets/<ticket_no>/reply")
-@store_login_required
+@requires("answer_tickets")
 def ticket_reply(ticket_no: str):
     ticket = _ticket_or_404(ticket_no)
     form = MessageForm()
@@ -89,11 +87,13 @@ def ticket_reply(ticket_no: str):
 
 
 @bp.post("/tickets/<ticket_no>/resolve")
-@store_login_required
+@requires("answer_tickets")
 def ticket_resolve(ticket_no: str):
     _ticket_or_404(ticket_no)
     action = request.form.get("action", "")
-    if action == "refund" and not _may_refund():
+    if (action == "refund" and not may("refund")) or (
+        action == "replacement" and not may("deliver")
+    ):
         abort(403)
     ticket_web.resolve(
         _store(), ticket_no, action, ResolveForm(), request.form.getlist("key", type=int)
@@ -102,7 +102,7 @@ def ticket_resolve(ticket_no: str):
 
 
 @bp.post("/tickets/<ticket_no>/escalate")
-@store_login_required
+@requires("answer_tickets")
 def ticket_escalate(ticket_no: str):
     ticket = _ticket_or_404(ticket_no)
     if FlaskForm().validate_on_submit():
@@ -111,6 +111,6 @@ def ticket_escalate(ticket_no: str):
 
 
 @bp.get("/tickets/<ticket_no>/picture/<name>")
-@store_login_required
+@requires("view_tickets")
 def ticket_picture(ticket_no: str, name: str):
     return picture_response(_store(), _ticket_or_404(ticket_no), name)

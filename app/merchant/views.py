@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 
+from app.audit.services import changes
+from app.audit.web import audit
+from app.auth.account_views import add_account_routes
 from app.auth.accounts import redeem_handoff, sign_in
 from app.auth.guards import login_required_for
 from app.auth.views import add_login_routes
@@ -14,7 +16,8 @@ from app.extensions import db, limiter
 from app.i18n import translate
 from app.merchant import services
 from app.merchant.forms import CheckoutSettingsForm, StoreSettingsForm
-from app.merchant.models import StaffUser
+from app.merchant.models import ROLE_LABELS, StaffUser
+from app.merchant.permissions import may, requires
 from app.web.routing import SiteBlueprint
 from app.web.site import render_console
 from app.web.urls import tenant_url
@@ -25,6 +28,21 @@ store_login_required = login_required_for("store", "merchant.login")
 
 
 add_login_routes(bp, StaffUser, "merchant/login.html", "merchant.dashboard")
+
+
+add_account_routes(
+    bp,
+    requires("own_account"),
+    "merchant/account.html",
+    store=lambda: current_tenant._get_current_object(),
+    storefront_url=lambda: tenant_url(current_tenant._get_current_object(), "/"),
+)
+
+
+@bp.context_processor
+def _permissions():
+    """`may(permission)` and the role names for every back-office template."""
+    return {"may": may, "role_labels": ROLE_LABELS}
 
 
 @bp.get("/welcome")
@@ -39,7 +57,7 @@ def welcome():
 
 
 @bp.get("/")
-@store_login_required
+@requires("view_dashboard")
 def dashboard():
     from flask import current_app
 
@@ -71,7 +89,7 @@ def dashboard():
         store=store,
         storefront_url=tenant_url(store, "/"),
         subscription=find_subscription(store.id),  # the overdue-payment banner
-        may_bill=current_user.role == "owner",
+        may_bill=may("billing"),
         board=board,
         periods=PERIODS,
         chart=chart,
@@ -89,7 +107,7 @@ def _suspension_reason(store) -> str | None:
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-@store_login_required
+@requires("manage_settings")
 def settings():
     from app.audit.web import current_actor
 
@@ -110,7 +128,7 @@ def settings():
             db.session.rollback()
             target = getattr(form, error.field, None) or form.name
             target.errors = [*target.errors, translate(error.message, **error.params)]
-        else:
+        else:  # update_settings audited the change in its own transaction
             flash(translate("Settings saved."), "success")
             return redirect(url_for("merchant.settings"))
     status = 400 if form.errors else 200
@@ -141,7 +159,7 @@ def _profile_from(form: StoreSettingsForm) -> services.StoreProfile:
 
 
 @bp.route("/settings/checkout", methods=["GET", "POST"])
-@store_login_required
+@requires("manage_settings")
 def checkout_settings():
     """Which of the platform's payment methods to offer, and the unpaid-order rules."""
     from app.payments.config import enabled_providers
@@ -157,7 +175,7 @@ def checkout_settings():
     ]
     if form.validate_on_submit():
         try:
-            services.update_checkout_settings(
+            saved = services.update_checkout_settings(
                 payment_providers=form.payment_providers.data or [],
                 order_expiry_minutes=form.order_expiry_minutes.data,
                 max_unpaid_per_ip=form.max_unpaid_per_ip.data,
@@ -166,6 +184,9 @@ def checkout_settings():
         except services.SettingsError as error:
             getattr(form, error.field).errors.append(translate(error.message))
         else:
+            before, after = changes(_plain(current), _plain(saved))
+            audit("settings.checkout_save", target="store_settings", before=before, after=after)
+            db.session.commit()
             flash(translate("Settings saved."), "success")
             return redirect(url_for("merchant.checkout_settings"))
     status = 400 if form.errors else 200
@@ -175,11 +196,18 @@ def checkout_settings():
     ), status  # fmt: skip
 
 
+def _plain(settings) -> dict:
+    """Settings as JSON-ready values for the audit log."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.__dict__.items()}
+
+
+import app.audit.views  # noqa: E402,F401  (routes on this blueprint and the platform's)
 import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.domain_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.export_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.finance_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.order_views  # noqa: E402,F401  (routes on this blueprint)
+import app.merchant.staff_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.theme_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.ticket_views  # noqa: E402,F401  (routes on this blueprint)
 import app.webhooks.views  # noqa: E402,F401  (routes on this blueprint)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 
 from app.audit.web import current_actor
+from app.auth.account_views import add_account_routes
 from app.auth.guards import login_required_for
 from app.auth.views import add_login_routes
 from app.billing.metrics import billing_metrics
@@ -25,6 +26,7 @@ platform_login_required = login_required_for("platform", "platform.login")
 
 
 add_login_routes(bp, PlatformUser, "platform/login.html", "platform.home")
+add_account_routes(bp, platform_login_required, "platform/account.html")
 
 
 @bp.get("/")

@@ -13,14 +13,16 @@ from app.payments.refunds import execute_refund
 from tenants.context import TenantRef
 
 
-def deliver_by_hand(store: TenantRef, order_no: str, content: str, *, actor: str) -> None:
+def deliver_by_hand(store: TenantRef, order_no: str, content: str, *, actor: str) -> bool:
+    """Whether the order was delivered (else the reason is flashed)."""
     try:
         deliver_manually(store, order_no, content, actor=actor)
     except OrderError as error:
         db.session.rollback()
         flash(translate(error.message, **error.params), "error")
-    else:
-        flash(translate("Delivered. The buyer can see it now."), "success")
+        return False
+    flash(translate("Delivered. The buyer can see it now."), "success")
+    return True
 
 
 def refund_at_gateway(refund_no: str) -> Refund:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from app.audit.web import audit
 from app.extensions import db
 from app.i18n import translate
-from app.merchant.views import bp, store_login_required
+from app.merchant.permissions import may, requires
+from app.merchant.views import bp
 from app.web.site import render_console
 from app.web.urls import tenant_url
 from app.webhooks import services
@@ -28,7 +29,7 @@ def _store():
 
 
 def _may_change() -> bool:
-    return current_user.role in ("owner", "admin")
+    return may("manage_webhooks")
 
 
 def _require_change() -> None:
@@ -41,6 +42,10 @@ def _endpoint_or_404(endpoint_id: int) -> WebhookEndpoint:
     if endpoint is None:
         abort(404)
     return endpoint
+
+
+def _described(endpoint: WebhookEndpoint) -> dict:
+    return {"url": endpoint.url, "events": list(endpoint.events or [])}
 
 
 def _render(template: str, status: int = 200, **context):
@@ -63,7 +68,7 @@ def _render_endpoint(endpoint: WebhookEndpoint, secret: str | None = None):
 
 
 @bp.route("/webhooks", methods=["GET", "POST"])
-@store_login_required
+@requires("manage_webhooks")
 def webhooks():
     form = WebhookEndpointForm()
     if form.is_submitted():
@@ -80,6 +85,8 @@ def webhooks():
             db.session.rollback()
             getattr(form, error.field).errors.append(translate(error.message, **error.params))
         else:
+            audit("webhook.create", target=f"webhook:{endpoint.id}", after=_described(endpoint))
+            db.session.commit()
             flash(
                 translate("Endpoint added. Copy its secret now: it is shown only once."), "success"
             )
@@ -90,31 +97,41 @@ def webhooks():
 
 
 @bp.get("/webhooks/<int:endpoint_id>")
-@store_login_required
+@requires("manage_webhooks")
 def webhook(endpoint_id: int):
     return _render_endpoint(_endpoint_or_404(endpoint_id))
 
 
 @bp.post("/webhooks/<int:endpoint_id>/secret")
-@store_login_required
+@requires("manage_webhooks")
 def webhook_roll_secret(endpoint_id: int):
     _require_change()
     endpoint = _endpoint_or_404(endpoint_id)
     if not FlaskForm().validate_on_submit():
         return redirect(url_for("merchant.webhook", endpoint_id=endpoint_id))
     secret = services.roll_secret(_store(), endpoint)
+    audit("webhook.roll_secret", target=f"webhook:{endpoint.id}")  # never the secret itself
+    db.session.commit()
     flash(translate("New secret made; the old one no longer signs. Copy it now."), "success")
     return _render_endpoint(endpoint, secret)
 
 
 @bp.post("/webhooks/<int:endpoint_id>/active")
-@store_login_required
+@requires("manage_webhooks")
 def webhook_set_active(endpoint_id: int):
     _require_change()
     endpoint = _endpoint_or_404(endpoint_id)
     if FlaskForm().validate_on_submit():
         # The wanted state, not a toggle: a double click or a second tab changes nothing more.
+        was_active = endpoint.is_active
         services.set_active(endpoint, request.form.get("active") == "1")
+        if endpoint.is_active != was_active:
+            audit(
+                "webhook.enable" if endpoint.is_active else "webhook.disable",
+                target=f"webhook:{endpoint.id}",
+                before={"is_active": was_active}, after={"is_active": endpoint.is_active},
+            )  # fmt: skip
+            db.session.commit()
         flash(
             translate("Endpoint enabled.")
             if endpoint.is_active
@@ -125,19 +142,22 @@ def webhook_set_active(endpoint_id: int):
 
 
 @bp.post("/webhooks/<int:endpoint_id>/delete")
-@store_login_required
+@requires("manage_webhooks")
 def webhook_delete(endpoint_id: int):
     _require_change()
     endpoint = _endpoint_or_404(endpoint_id)
     if not FlaskForm().validate_on_submit():
         return redirect(url_for("merchant.webhook", endpoint_id=endpoint_id))
+    described, endpoint_id = _described(endpoint), endpoint.id
     services.delete_endpoint(endpoint)
+    audit("webhook.delete", target=f"webhook:{endpoint_id}", before=described)
+    db.session.commit()
     flash(translate("Endpoint deleted."), "success")
     return redirect(url_for("merchant.webhooks"))
 
 
 @bp.post("/webhooks/<int:endpoint_id>/test")
-@store_login_required
+@requires("manage_webhooks")
 def webhook_test(endpoint_id: int):
     _require_change()
     endpoint = _endpoint_or_404(endpoint_id)
@@ -148,7 +168,7 @@ def webhook_test(endpoint_id: int):
 
 
 @bp.post("/webhooks/<int:endpoint_id>/deliveries/<message_id>/resend")
-@store_login_required
+@requires("manage_webhooks")
 def webhook_resend(endpoint_id: int, message_id: str):
     _require_change()
     delivery = db.session.scalar(

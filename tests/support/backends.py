@@ -67,6 +67,8 @@ class BackendInfo:
             "HOST_CACHE_TTL_SECONDS": 5.0,
             "SANDBOX_PAYMENTS": True,
             "SUPPLIER_TIMEOUT_SECONDS": 1.5,
+            # On in production; tests/test_two_factor.py turns it on for its own app.
+            "REQUIRE_OWNER_TWO_FACTOR": False,
         }
         config.update(self.extra)
         config.update(overrides)

@@ -1,0 +1,88 @@
+"""What each store staff role may do: the permission matrix and `@requires(permission)`, which
+every /admin view declares (a test fails for a view that does not)."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask_login import current_user
+
+from app.auth.guards import login_required_for
+
+ALL_ROLES = frozenset({"owner", "admin", "support", "finance"})
+MANAGERS = frozenset({"owner", "admin"})
+
+# permission -> roles that have it. Owners have everything; admins everything but the plan's
+# billing and moving money out (and managing owners: app/merchant/staff.py); support serves
+# customers (orders, manual delivery) but touches no money, prices or settings; finance sees
+# orders and money and refunds, but changes no catalog, theme or staff.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "view_dashboard": ALL_ROLES,
+    "own_account": ALL_ROLES,  # one's own password, two-factor and sessions
+    "view_orders": ALL_ROLES,
+    "manage_orders": frozenset({"owner", "admin", "support"}),  # cancel unpaid, resend e-mail
+    "deliver": frozenset({"owner", "admin", "support"}),
+    "refund": frozenset({"owner", "admin", "finance"}),
+    "view_catalog": ALL_ROLES,
+    "manage_catalog": MANAGERS,
+    "manage_settings": MANAGERS,
+    "manage_theme": MANAGERS,
+    "manage_webhooks": MANAGERS,
+    "view_billing": frozenset({"owner", "admin", "finance"}),
+    "billing": frozenset({"owner"}),
+    "finance_view": frozenset({"owner", "admin", "finance"}),
+    "withdraw": frozenset({"owner"}),
+    "manage_staff": MANAGERS,
+    "view_audit": MANAGERS,
+    "manage_domains": MANAGERS,
+    "export_orders": frozenset({"owner", "admin", "finance"}),
+    "view_tickets": ALL_ROLES,
+    "answer_tickets": frozenset({"owner", "admin", "support"}),  # reply, escalate, reject
+}
+
+
+def role_may(role: str | None, permission: str) -> bool:
+    return role in PERMISSIONS[permission]
+
+
+def may(permission: str) -> bool:
+    """Whether the signed-in staff member has `permission` (for views and templates)."""
+    return (
+        current_user.is_authenticated
+        and getattr(current_user, "login_kind", None) == "store"
+        and role_may(current_user.role, permission)
+    )
+
+
+_signed_in = login_required_for("store", "merchant.login")
+
+
+def requires(permission: str):
+    """The view needs a signed-in staff member of this store with `permission`; others get a
+    403 page that says so."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def decorator(view):
+        @wraps(view)
+        def checked(*args, **kwargs):
+            if not may(permission):
+                return _forbidden()
+            return view(*args, **kwargs)
+
+        guarded = _signed_in(checked)
+        guarded.required_permission = permission
+        return guarded
+
+    return decorator
+
+
+def _forbidden():
+    from app.web.site import render_console
+    from app.web.urls import tenant_url
+    from tenants.context import current_tenant
+
+    store = current_tenant._get_current_object()
+    return render_console(
+        "merchant/forbidden.html", store=store, storefront_url=tenant_url(store, "/")
+    ), 403
