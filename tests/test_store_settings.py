@@ -77,7 +77,7 @@ def test_the_owner_saves_the_profile_and_the_storefront_shows_it(app, make_store
         assert db.session.get(Tenant, store.id).name == "星河卡铺"
         event = db.session.scalar(
             select(AuditEvent).where(
-                AuditEvent.tenant_id == store.id, AuditEvent.action == "store.settings_updated"
+                AuditEvent.tenant_id == store.id, AuditEvent.action == "settings.save"
             )
         )
         assert event is not None

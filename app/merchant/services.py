@@ -193,7 +193,9 @@ def update_settings(
         row = StoreSettings(id=SETTINGS_ROW_ID)
         db.session.add(row)
         db.session.flush()
-    before = {k: getattr(row, k) for k in cleaned if k != "name"}
+    texts = {"tagline": tagline, "announcement": announcement}
+    texts["show_stock_counts"] = bool(show_stock_counts)
+    before = {k: getattr(row, k) for k in [*texts, *cleaned] if k != "name"}
     row.tagline = tagline
     row.announcement = announcement
     row.show_stock_counts = bool(show_stock_counts)
@@ -212,11 +214,11 @@ def update_settings(
         before["logo"] = row.logo
         row.logo = ""
     if actor is not None:
-        after = {k: cleaned[k] for k in before if k in cleaned}
+        after = {k: {**texts, **cleaned}[k] for k in before if k in {**texts, **cleaned}}
         if "logo" in before:
             after["logo"] = row.logo
         record(
-            "store.settings_updated",
+            "settings.save",
             actor=actor,
             tenant_id=tenant_id,
             target=f"store:{tenant_id}",
