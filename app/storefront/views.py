@@ -56,7 +56,9 @@ def category(category_id: int):
 @cached_page
 def product(product_id: int):
     store = _store()
-    found = catalog.product(store, product_id)
+    from app.customers.views import current_discount_bp
+
+    found = catalog.product(store, product_id, discount_bp=current_discount_bp())
     if found is None:
         abort(404)
     return render_theme("shop/product.html", store=store, product=found)
