@@ -123,14 +123,15 @@ def checkout():
 
 
 def provider_choices(store, customer=None) -> list[tuple[str, str]]:
-    """The store's providers; for a signed-in customer, their balance first."""
+    """The store's providers; for a signed-in customer, their balance too (last, so the
+    default stays a gateway)."""
     from app.payments.providers import provider_class
 
     choices = [(name, translate(provider_class(name).label)) for name in offered_providers(store)]
     if customer is not None:
         held = balance.balance_cents(store.id, customer.id)
         label = translate("Balance (%(amount)s)", amount=format_money(held))
-        choices.insert(0, (balance.BALANCE, label))
+        choices.append((balance.BALANCE, label))
     return choices
 
 
