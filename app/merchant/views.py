@@ -111,6 +111,7 @@ def checkout_settings():
 
 
 import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)
+import app.merchant.customer_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.finance_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.order_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.theme_views  # noqa: E402,F401  (routes on this blueprint)
