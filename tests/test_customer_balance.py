@@ -137,34 +137,67 @@ def test_only_the_orders_customer_can_pay_it_with_their_balance(app, make_store)
     assert order_status(app, store, order_no) == "pending_payment"
 
 
-def test_two_orders_racing_on_one_balance_never_overdraw_it(app, backend, make_store):
-    if not backend.is_postgres:
-        pytest.skip("row locks are what this proves")
-    store = with_markup(app, make_store())
-    customer = new_customer(app, store)
-    topped_up(app, store, customer, 2000)  # covers one 12.00 order, not two
-    sku = card_sku(app)
-    orders = [customer_order(app, store, sku, customer)[0] for _ in range(2)]
-    barrier, results = threading.Barrier(2), []
+def race(calls):
+    """Run the calls at the same moment; their results (or the BalanceError raised), in order."""
+    barrier, results = threading.Barrier(len(calls)), [None] * len(calls)
 
-    def pay(order_no):
+    def run(index, call):
         barrier.wait()
         try:
-            results.append(pay_by_balance(app, store, order_no, customer))
+            results[index] = call()
         except balance.BalanceError:
-            results.append("refused")
+            results[index] = "refused"
 
-    threads = [threading.Thread(target=pay, args=(no,)) for no in orders]
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == ["delivered", "refused"]
-    assert balance_of(app, store, customer) == 800
-    assert sorted(order_status(app, store, no) for no in orders) == [
-        "delivered",
-        "pending_payment",
-    ]
+    return results
+
+
+def test_orders_racing_on_one_balance_never_overdraw_it(app, backend, make_store):
+    if not backend.is_postgres:
+        pytest.skip("row locks are what this proves")
+    store = with_markup(app, make_store())
+    customer = new_customer(app, store)
+    topped_up(app, store, customer, 3000)  # covers two 12.00 orders, not three
+    sku = card_sku(app)
+    orders = [customer_order(app, store, sku, customer)[0] for _ in range(6)]
+    results = race([lambda no=no: pay_by_balance(app, store, no, customer) for no in orders])
+    assert sorted(results) == ["delivered"] * 2 + ["refused"] * 4
+    assert balance_of(app, store, customer) == 600
+    statuses = sorted(order_status(app, store, no) for no in orders)
+    assert statuses == ["delivered"] * 2 + ["pending_payment"] * 4
+    with app.app_context():
+        assert verify() == []
+
+
+def test_a_referrer_paying_with_balance_while_an_invitee_pays_never_deadlocks(
+    app, backend, make_store
+):
+    if not backend.is_postgres:
+        pytest.skip("lock order is what this proves")
+    from app.customers.referral import set_referral_bp
+
+    store = with_markup(app, make_store())
+    with app.app_context(), tenant_context(store):
+        set_referral_bp(1000)
+        db.session.commit()
+    referrer = new_customer(app, store)
+    invitees = [new_customer(app, store, referrer_id=referrer) for _ in range(3)]
+    sku = card_sku(app, keys=40)
+    for invitee in invitees:
+        topped_up(app, store, invitee, 5000)
+    topped_up(app, store, referrer, 5000)
+    calls = []
+    for invitee in invitees:
+        order_no, _ = customer_order(app, store, sku, invitee)
+        calls.append(lambda no=order_no, who=invitee: pay_by_balance(app, store, no, who))
+        own, _ = customer_order(app, store, sku, referrer)
+        calls.append(lambda no=own: pay_by_balance(app, store, no, referrer))
+    assert race(calls) == ["delivered"] * 6
+    assert balance_of(app, store, referrer) == 5000 - 3 * 1200 + 3 * 120
     with app.app_context():
         assert verify() == []
 

@@ -88,7 +88,10 @@ def spare_referrer_balances(
     if not taken:
         return entries
     entries = dict(entries)
-    locked = lock_accounts(taken, currency)
+    # Every account the reversal may touch, locked now in the ledger's fixed order (post() then
+    # finds them held), so this never waits on a payment that waits on it.
+    store = store_party(int(absorber.split(":")[1]))
+    locked = lock_accounts(set(entries) | {absorber, store.available, store.owed}, currency)
     for code, amount in taken.items():
         spendable = max(0, -locked[code].balance_cents)
         if amount > spendable:
@@ -202,15 +205,14 @@ def credit_topup(tenant: TenantRef, payment: Payment, event) -> str:
 # -- paying with the balance ---------------------------------------------------------------------
 
 
-def _locked_spendable(tenant_id: int, customer_id: int, currency: str) -> int:
-    code = account_code(tenant_id, customer_id)
-    return -lock_accounts([code], currency)[code].balance_cents
-
-
 def pay_with_balance(tenant: TenantRef, order_no: str, customer_id: int) -> str:
     """Pay the customer's unpaid order from their balance: the balance is debited and the order
-    paid in one transaction, under the row locks of the order and the balance. Commits; returns
-    what happened to the order (delivered, fulfilling, paid)."""
+    paid in one transaction, under the row locks of the order and the ledger accounts. Commits;
+    returns what happened to the order (delivered, fulfilling, paid).
+
+    The ledger accounts are locked by post() in its fixed order (locking the balance first
+    could deadlock with a payment crediting a referrer); the balance is checked again after the
+    posting, under its lock, and the whole payment is rolled back if it went below zero."""
     from app.orders.models import Order
     from app.orders.services import email_delivery
     from app.payments.services import settle_order_payment
@@ -223,13 +225,11 @@ def pay_with_balance(tenant: TenantRef, order_no: str, customer_id: int) -> str:
         raise BalanceError(N_("Only your own orders can be paid with your balance."))
     if order.status != "pending_payment" or order.expires_at <= utcnow():
         raise BalanceError(N_("This order is not awaiting payment."))
-    spendable = _locked_spendable(tenant.id, customer_id, order.currency)
+    code = account_code(tenant.id, customer_id)
+    spendable = balance_cents(tenant.id, customer_id, order.currency)  # checked again below
     if spendable < order.total_cents:
         db.session.rollback()
-        raise BalanceError(
-            N_("Your balance (%(balance)s) does not cover this order."),
-            balance=f"{spendable / 100:.2f}",
-        )
+        raise _not_covered(spendable)
     now = utcnow()
     payment = Payment(
         payment_no=f"P{order.order_no}{secrets.token_hex(3).upper()}",
@@ -246,10 +246,21 @@ def pay_with_balance(tenant: TenantRef, order_no: str, customer_id: int) -> str:
     db.session.add(payment)
     db.session.flush()
     outcome = settle_order_payment(tenant, order, payment)
+    left = -lock_accounts([code], order.currency)[code].balance_cents
+    if left < 0:  # another payment spent it first
+        db.session.rollback()
+        raise _not_covered(left + order.total_cents)
     db.session.commit()
     if outcome == "delivered":
         email_delivery(tenant, order.order_no)
     return outcome
+
+
+def _not_covered(spendable_cents: int) -> BalanceError:
+    return BalanceError(
+        N_("Your balance (%(balance)s) does not cover this order."),
+        balance=f"{max(spendable_cents, 0) / 100:.2f}",
+    )
 
 
 # -- adjustments by the store --------------------------------------------------------------------
