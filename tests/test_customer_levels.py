@@ -95,9 +95,10 @@ def test_a_signed_in_customer_sees_and_pays_their_level_price(app, make_store, s
     customer = new_customer(app, store)
     guest = shop(site, store)
     with app.app_context():
-        from app.catalog.models import Sku
+        from app.catalog.models import Product, Sku
 
         product_id = db.session.get(Sku, sku).product_id
+        category_id = db.session.get(Product, product_id).category_id
     assert "¥12.00" in text(guest.get(f"/p/{product_id}"))
     assert "sku-retail" not in text(guest.get(f"/p/{product_id}"))
     visitor = shop(site, store)
@@ -105,6 +106,8 @@ def test_a_signed_in_customer_sees_and_pays_their_level_price(app, make_store, s
     page = text(visitor.get(f"/p/{product_id}"))
     assert "¥11.40" in page and 'class="muted small sku-retail" data-cents="1200"' in page
     assert 'data-discount-bp="500"' in text(visitor.get("/account"))
+    assert "¥11.40" in text(visitor.get(f"/c/{category_id}"))
+    assert "¥11.40" not in text(guest.get(f"/c/{category_id}"))
     # The price posted by the client plays no part: the server prices the order.
     path = f"/checkout?sku={sku}&quantity=2"
     response = visitor.submit(path, {"provider": "sandbox", "price_cents": "1", "total": "1"})

@@ -275,8 +275,10 @@ def listing(tenant: TenantRef, limit: int | None = None, discount_bp: int = 0) -
     }
 
 
-def products_in_category(tenant: TenantRef, category_id: int) -> tuple[dict | None, list[dict]]:
-    data = listing(tenant)
+def products_in_category(
+    tenant: TenantRef, category_id: int, discount_bp: int = 0
+) -> tuple[dict | None, list[dict]]:
+    data = listing(tenant, discount_bp=discount_bp)
     categories = {c["id"]: c for c in data["categories"]}
     if category_id not in categories:
         return None, []
@@ -291,11 +293,12 @@ def products_in_category(tenant: TenantRef, category_id: int) -> tuple[dict | No
     return categories[category_id], [p for p in data["products"] if p["category_id"] in inside]
 
 
-def search(tenant: TenantRef, query: str) -> list[dict]:
+def search(tenant: TenantRef, query: str, discount_bp: int = 0) -> list[dict]:
     needle = (query or "").strip().casefold()
     if not needle:
         return []
-    found = [p for p in listing(tenant)["products"] if needle in p["title"].casefold()]
+    products = listing(tenant, discount_bp=discount_bp)["products"]
+    found = [p for p in products if needle in p["title"].casefold()]
     return found[:SEARCH_RESULTS]
 
 
