@@ -95,13 +95,24 @@ def test_topup_amounts_out_of_range_are_refused(app, make_store):
         assert db.session.scalar(select(func.count()).select_from(BalanceTopup)) == 0
 
 
+def figures(app):
+    from app.ledger.statements import overview
+
+    with app.app_context():
+        return overview()
+
+
 def test_an_order_paid_with_the_balance_is_delivered_and_booked(app, make_store):
     store = with_markup(app, make_store())  # wholesale 10.00 + 20% = 12.00
     customer = new_customer(app, store)
+    before = figures(app)
     topped_up(app, store, customer, 3000)
     order_no, total = customer_order(app, store, card_sku(app), customer)
     assert total == 1200
     assert pay_by_balance(app, store, order_no, customer) == "delivered"
+    after = figures(app)  # the platform's finance view: money received once, balances held
+    assert after.gmv_cents - before.gmv_cents == 3000
+    assert after.customer_balances_cents - before.customer_balances_cents == 1800
     assert balance_of(app, store, customer) == 1800
     assert order_status(app, store, order_no) == "delivered"
     assert 0 < owed_to(app, store_party(store.id))["pending"] <= 200  # less the plan's fee

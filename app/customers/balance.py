@@ -142,17 +142,21 @@ def start_topup(
     )
     db.session.add(topup)
     db.session.flush()
-    payment = open_payment(
-        tenant,
-        provider_name,
-        subject_no=topup.topup_no,
-        amount_cents=amount_cents,
-        currency=topup.currency,
-        description=f"balance top-up ({topup.topup_no})",
-        return_url=return_url,
-        client_ip=client_ip,
-        mobile=mobile,
-    )  # commits the top-up with it
+    try:
+        payment = open_payment(
+            tenant,
+            provider_name,
+            subject_no=topup.topup_no,
+            amount_cents=amount_cents,
+            currency=topup.currency,
+            description=f"balance top-up ({topup.topup_no})",
+            return_url=return_url,
+            client_ip=client_ip,
+            mobile=mobile,
+        )  # commits the top-up with it
+    except Exception:
+        db.session.rollback()  # no top-up without its payment
+        raise
     topup.payment_no = payment.payment_no
     db.session.commit()
     return topup, payment

@@ -204,7 +204,7 @@ def balance_page():
         customer=customer,
         form=form,
         balance_cents=balance.balance_cents(store.id, customer.id),
-        lines=balance.statement(store.id, customer.id),
+        lines=balance.statement(store.id, customer.id)[:200],
         topups=balance.topups_of(customer.id),
         topup_labels={k: translate(v) for k, v in TOPUP_STATUS_LABELS.items()},
         level=level,
