@@ -332,3 +332,37 @@ def test_an_unpaid_order_is_paid_with_the_balance_from_its_page(app, make_store,
     response = guest.submit(page, {"provider": "balance"}, f"/order/{other_order}/pay?t={token}")
     assert response.status_code == 403
     assert order_status(app, store, other_order) == "pending_payment"
+
+
+def test_a_topup_through_a_real_gateway_is_credited_once(app, make_store, site, apex, fake_epay):
+    """易支付 on a real socket: the wire format's notification, sent again and again."""
+    from urllib.parse import urlencode
+
+    import requests
+
+    from app.payments.config import configure
+
+    with app.app_context():
+        configure("epay", fake_epay.credentials(), enabled=True)
+    try:
+        store = make_store()
+        customer = new_customer(app, store)
+        visitor = shop(site, store)
+        login(visitor, customer_email(app, store, customer))
+        response = visitor.submit("/account/balance", {"amount": "88.80", "provider": "epay"})
+        assert response.status_code == 302
+        requests.get(response.location, timeout=10).raise_for_status()  # the buyer pays
+        with app.app_context(), tenant_context(store):
+            topup = db.session.scalar(
+                select(BalanceTopup).where(BalanceTopup.customer_id == customer)
+            )
+            payment_no = topup.payment_no
+        params = fake_epay.notification(payment_no)
+        answers = [apex.get(f"/payments/callback/epay?{urlencode(params)}") for _ in range(50)]
+        assert {(a.status_code, a.get_data(as_text=True)) for a in answers} == {(200, "success")}
+        assert balance_of(app, store, customer) == 8880
+        with app.app_context():
+            assert verify() == []
+    finally:
+        with app.app_context():
+            configure("epay", {}, enabled=False)
