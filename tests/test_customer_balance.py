@@ -366,3 +366,23 @@ def test_a_topup_through_a_real_gateway_is_credited_once(app, make_store, site, 
     finally:
         with app.app_context():
             configure("epay", {}, enabled=False)
+
+
+def test_staff_refund_a_balance_paid_order_from_the_back_office(app, make_store, site):
+    store = with_markup(app, make_store())
+    customer = new_customer(app, store)
+    topped_up(app, store, customer, 2000)
+    order_no, _ = customer_order(app, store, card_sku(app), customer)
+    pay_by_balance(app, store, order_no, customer)
+    staff = site(f"{store.slug}.kameng.test")
+    staff.login_store(f"owner@{store.slug}.example.com", "s3cret-pass")
+    page = f"/admin/orders/{order_no}"
+    assert staff.get(page).status_code == 200
+    response = staff.submit(page, {"amount": "", "reason": "changed mind"}, f"{page}/refund")
+    assert response.status_code == 302
+    assert order_status(app, store, order_no) == "refunded"
+    assert balance_of(app, store, customer) == 2000
+    with app.app_context():
+        payment = db.session.scalar(select(Payment).where(Payment.order_no == order_no))
+        assert payment.status == "refunded" and payment.refunds[0].status == "succeeded"
+        assert verify() == []
