@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.customers import balance
-from app.customers.models import BalanceTopup
+from app.customers.models import BalanceTopup, Customer
 from app.extensions import db
 from app.ledger.models import LedgerTransaction
 from app.ledger.parties import store as store_party
@@ -178,6 +178,8 @@ def test_orders_racing_on_one_balance_never_overdraw_it(app, backend, make_store
     results = race([lambda no=no: pay_by_balance(app, store, no, customer) for no in orders])
     assert sorted(results) == ["delivered"] * 2 + ["refused"] * 4
     assert balance_of(app, store, customer) == 600
+    with app.app_context(), tenant_context(store):  # both payments count towards the level
+        assert db.session.get(Customer, customer).paid_spend_cents == 2400
     statuses = sorted(order_status(app, store, no) for no in orders)
     assert statuses == ["delivered"] * 2 + ["pending_payment"] * 4
     with app.app_context():
@@ -209,6 +211,8 @@ def test_a_referrer_paying_with_balance_while_an_invitee_pays_never_deadlocks(
         calls.append(lambda no=own: pay_by_balance(app, store, no, referrer))
     assert race(calls) == ["delivered"] * 6
     assert balance_of(app, store, referrer) == 5000 - 3 * 1200 + 3 * 120
+    with app.app_context(), tenant_context(store):
+        assert db.session.get(Customer, referrer).paid_spend_cents == 3 * 1200
     with app.app_context():
         assert verify() == []
 

@@ -142,7 +142,9 @@ def refresh_spend(customer_id: int | None) -> None:
     """Recompute a customer's paid spend (after a payment or a refund, in its transaction)."""
     if customer_id is None:
         return
-    customer = db.session.get(Customer, customer_id)
+    # Locked first, so two payments of one customer at once each count the other's order
+    # (the sum is read after the lock is granted) instead of overwriting it.
+    customer = db.session.get(Customer, customer_id, with_for_update=True, populate_existing=True)
     if customer is not None:
         customer.paid_spend_cents = paid_spend_cents(customer_id)
 
