@@ -276,7 +276,7 @@ def test_the_account_page_shows_the_balance_and_its_statement(app, make_store, s
     assert visitor.get("/account/balance", base_url="http://x").status_code in (302, 404)
 
 
-def test_a_signed_in_customer_tops_up_and_pays_at_checkout(app, make_store, site):
+def test_a_signed_in_customer_tops_up_and_pays_at_checkout(app, make_store, site, apex):
     store = with_markup(app, make_store())
     customer = new_customer(app, store)
     visitor = shop(site, store)
@@ -285,16 +285,12 @@ def test_a_signed_in_customer_tops_up_and_pays_at_checkout(app, make_store, site
     assert response.status_code == 302 and "/pay/sandbox/P" in response.location
     refused = visitor.submit("/account/balance", {"amount": "abc", "provider": "sandbox"})
     assert refused.status_code == 400
-    with app.app_context(), tenant_context(store):
-        topup = db.session.scalar(select(BalanceTopup).where(BalanceTopup.customer_id == customer))
-        payment_no = topup.payment_no
-    with app.app_context():
-        from app.payments.config import load_provider
-
-        payment = db.session.scalar(select(Payment).where(Payment.payment_no == payment_no))
-        params = load_provider("sandbox").notification(payment, approve=True, txn_id="t1")
-    assert notify(app, params) == "credited"
+    # The sandbox gateway's page: approve, and back to the balance, credited.
+    pay_path = response.location.split("kameng.test", 1)[1]
+    approved = apex.submit(pay_path, {"decision": "approve"})
+    assert approved.location == f"http://{store.slug}.kameng.test/account/balance"
     assert balance_of(app, store, customer) == 2000
+    assert 'data-status="paid"' in text(visitor.get("/account/balance"))
     sku = card_sku(app)
     path = f"/checkout?sku={sku}&quantity=1"
     response = visitor.submit(path, {"provider": "balance"})
