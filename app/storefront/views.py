@@ -29,9 +29,10 @@ def _discount_bp() -> int:
 @cached_page
 def home():
     store = _store()
-    data = catalog.listing(store, discount_bp=_discount_bp())
+    discount_bp = _discount_bp()
+    data = catalog.listing(store, discount_bp=discount_bp)
     sections = appearance.home_sections(
-        store, appearance.current_look(), data, catalog.HOME_PRODUCTS
+        store, appearance.current_look(), data, catalog.HOME_PRODUCTS, discount_bp
     )
     return render_theme(
         "shop/home.html",
