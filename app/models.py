@@ -4,7 +4,12 @@ from app.analytics.models import StoreVisitDay  # noqa: F401
 from app.audit.models import AuditEvent  # noqa: F401
 from app.billing.models import Plan, StoreSubscription, StripeEvent  # noqa: F401
 from app.catalog.models import Category, Product, Sku, SkuTierPrice, Supplier  # noqa: F401
-from app.customers.models import Customer  # noqa: F401
+from app.customers.models import (  # noqa: F401
+    BalanceTopup,
+    Customer,
+    CustomerLevel,
+    CustomerProgram,
+)
 from app.exports.models import OrderExport  # noqa: F401
 from app.fulfilment.models import Topup, TopupCall  # noqa: F401
 from app.inventory.models import CardKey, CardKeyBatch, KeyAccessLog  # noqa: F401

@@ -30,7 +30,7 @@ def test_an_order_payment_splits_between_store_platform_and_supplier(app):
     with app.app_context():
         entries = ledger.order_paid_entries(
             tenant_id=10**6,
-            provider=f"sandbox{tag}",
+            source=f"clearing:sandbox{tag}",
             supplier_id=10**6,
             retail_cents=1200,
             wholesale_cents=1000,
@@ -112,7 +112,7 @@ def test_random_payments_and_refunds_always_verify(app, payments):
         for n, (cost, margin, markup) in enumerate(payments):
             entries = ledger.order_paid_entries(
                 tenant_id=1,
-                provider=f"p{tag}",
+                source=f"clearing:p{tag}",
                 supplier_id=1,
                 retail_cents=cost + margin + markup,
                 wholesale_cents=cost + margin,

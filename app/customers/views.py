@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import abort, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField
+from wtforms.validators import DataRequired, Length
 
 from app.auth.accounts import sign_in
 from app.auth.guards import login_required_for, safe_next
 from app.auth.views import add_login_routes, login_rate_limit
-from app.customers import services
+from app.customers import balance, levels, referral, services
 from app.customers.forms import NewPasswordForm, RegisterForm, ResetRequestForm
-from app.customers.models import Customer
-from app.extensions import limiter
+from app.customers.models import TOPUP_STATUS_LABELS, BalanceTopup, Customer
+from app.extensions import db, limiter
 from app.i18n import translate
+from app.money import parse_decimal_to_units
+from app.net import client_ip
 from app.orders.models import STATUS_LABELS
+from app.payments.providers import ProviderError, ProviderUnavailable
 from app.storefront.access import order_page_url
 from app.web.routing import SiteBlueprint
 from app.web.themes import render_theme
-from tenants.context import current_tenant
+from app.web.urls import tenant_url
+from tenants.context import current_tenant, get_current_tenant
 
 bp = SiteBlueprint("customers", __name__, site="store", url_prefix="/account")
 customer_login_required = login_required_for("customer", "customers.login")
@@ -36,6 +44,23 @@ def current_customer() -> Customer | None:
     if getattr(current_user, "login_kind", None) != "customer":
         return None
     return current_user._get_current_object()
+
+
+def current_discount_bp() -> int:
+    """The signed-in customer's level discount (0 for guests)."""
+    customer = current_customer()
+    return levels.customer_level(customer).discount_bp if customer is not None else 0
+
+
+@bp.after_app_request
+def remember_referrer(response):
+    """`?ref=<invite code>` on any storefront page: remembered until the visitor signs up."""
+    code = request.args.get(referral.COOKIE, "").strip()[:16]
+    if code and code.isalnum() and get_current_tenant() is not None:
+        response.set_cookie(
+            referral.COOKIE, code, max_age=referral.COOKIE_MAX_AGE, httponly=True, samesite="Lax"
+        )
+    return response
 
 
 def _refuse(form, error: services.CustomerError) -> None:
@@ -60,10 +85,23 @@ def register():
         except services.CustomerError as error:
             _refuse(form, error)
         else:
+            _record_referrer(customer)
             sign_in(customer)
             return redirect(safe_next(request.args.get("next"), url_for("customers.orders")))
     status = 400 if request.method == "POST" else 200
     return _render("shop/account/register.html", form=form), status
+
+
+def _record_referrer(customer: Customer) -> None:
+    """The inviting customer from the `ref` cookie, if it names one (a bad code is ignored)."""
+    referrer = referral.customer_by_code(request.cookies.get(referral.COOKIE))
+    if referrer is None:
+        return
+    try:
+        referral.set_referrer(customer, referrer)
+    except referral.ReferralError:
+        return
+    db.session.commit()
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -108,7 +146,95 @@ def orders():
     return _render(
         "shop/account/orders.html",
         customer=customer,
+        level=levels.customer_level(customer),
+        balance_cents=balance.balance_cents(store.id, customer.id),
         history=history,
         links={order.order_no: order_page_url(store, order.order_no) for order in history.orders},
         status_labels={key: translate(label) for key, label in STATUS_LABELS.items()},
+    )
+
+
+class TopupForm(FlaskForm):
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
+    provider = RadioField(_l("Pay with"), validate_choice=True)
+
+
+@bp.route("/balance", methods=["GET", "POST"])
+@customer_login_required
+@limiter.limit("20 per minute", methods=["POST"])
+def balance_page():
+    """The customer's balance: top up, the statement with its running balance, the level and the
+    invite link."""
+    from app.storefront.checkout import provider_choices
+
+    store = _store()
+    customer = current_customer()
+    form = TopupForm()
+    form.provider.choices = provider_choices(store)
+    if form.provider.data is None and form.provider.choices:
+        form.provider.data = form.provider.choices[0][0]
+    amount_cents = parse_decimal_to_units(form.amount.data or "")
+    if form.validate_on_submit() and amount_cents is None:
+        form.amount.errors.append(translate("Enter an amount such as 50 or 99.90."))
+    elif form.validate_on_submit():
+        try:
+            topup, payment = balance.start_topup(
+                store,
+                customer,
+                amount_cents,
+                form.provider.data,
+                return_url=tenant_url(store, "/account/balance"),
+                client_ip=client_ip(),
+                mobile="Mobile" in request.headers.get("User-Agent", ""),
+            )
+        except balance.BalanceError as error:
+            form.amount.errors.append(translate(error.message, **error.params))
+        except (ProviderError, ProviderUnavailable):
+            form.provider.errors.append(translate("The payment could not be started."))
+        else:
+            if payment.checkout_kind == "qr":
+                return redirect(url_for("customers.topup_qr", topup_no=topup.topup_no))
+            return redirect(payment.checkout_payload)
+    code = referral.invite_code(customer)
+    db.session.commit()
+    level = levels.customer_level(customer)
+    status = 400 if request.method == "POST" else 200
+    return _render(
+        "shop/account/balance.html",
+        customer=customer,
+        form=form,
+        balance_cents=balance.balance_cents(store.id, customer.id),
+        lines=balance.statement(store.id, customer.id)[:200],
+        topups=balance.topups_of(customer.id),
+        topup_labels={k: translate(v) for k, v in TOPUP_STATUS_LABELS.items()},
+        level=level,
+        level_label=translate(level.label),
+        levels=[(lv, translate(lv.label)) for lv in levels.levels()],
+        percent=levels.percent,
+        invite_url=tenant_url(store, f"/account/register?ref={code}"),
+        invite_code=code,
+        invitees=len(referral.invitees(customer.id)),
+        referral_percent=levels.percent(referral.referral_bp()),
+    ), status
+
+
+@bp.get("/balance/topup/<topup_no>")
+@customer_login_required
+def topup_qr(topup_no: str):
+    """Scan to pay a top-up (WeChat Native); the page links back to the balance."""
+    from markupsafe import Markup
+    from sqlalchemy import select
+
+    from app.payments.models import Payment
+    from app.storefront.qr import qr_svg
+
+    customer = current_customer()
+    topup = db.session.scalar(select(BalanceTopup).where(BalanceTopup.topup_no == topup_no))
+    if topup is None or topup.customer_id != customer.id or not topup.payment_no:
+        abort(404)
+    payment = db.session.scalar(select(Payment).where(Payment.payment_no == topup.payment_no))
+    if payment is None or payment.checkout_kind != "qr":
+        abort(404)
+    return _render(
+        "shop/account/topup_qr.html", topup=topup, qr_svg=Markup(qr_svg(payment.checkout_payload))
     )

@@ -143,17 +143,17 @@ def lock_accounts(codes, currency: str) -> dict[str, LedgerAccount]:
 def order_paid_entries(
     *,
     tenant_id: int,
-    provider: str,
+    source: str,
     supplier_id: int,
     retail_cents: int,
     wholesale_cents: int,
     cost_cents: int,
 ) -> list[tuple[str, int]]:
-    """How a customer payment splits: the money arrives in the provider's clearing account; the
-    store is owed retail − wholesale (pending until settlement), the platform earns wholesale −
-    cost, the supplier is owed cost."""
+    """How a customer payment splits: the money arrives in `source` (the provider's clearing
+    account, or the customer's balance it was paid from); the store is owed retail − wholesale
+    (pending until settlement), the platform earns wholesale − cost, the supplier is owed cost."""
     return [
-        (f"clearing:{provider}", retail_cents),
+        (source, retail_cents),
         (f"store:{tenant_id}:pending", -(retail_cents - wholesale_cents)),
         ("platform:revenue", -(wholesale_cents - cost_cents)),
         (f"supplier:{supplier_id}:payable", -cost_cents),

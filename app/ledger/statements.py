@@ -92,7 +92,7 @@ def statement(
 
 @dataclass(frozen=True)
 class FinanceOverview:
-    gmv_cents: int  # customer payments received (before refunds)
+    gmv_cents: int  # customer payments received (before refunds), balance top-ups included
     refunded_cents: int
     platform_revenue_cents: int  # margin + fees − commissions paid from it
     withdrawal_fees_cents: int
@@ -104,6 +104,7 @@ class FinanceOverview:
     owed_to_platform_cents: int
     commissions_cents: int
     paid_out_cents: int
+    customer_balances_cents: int = 0  # what store customers hold in their balances
 
 
 def _sum_accounts(pattern: str, currency: str) -> int:
@@ -152,7 +153,7 @@ def commissions_cents(currency: str = "CNY") -> int:
 
 def overview(currency: str = "CNY") -> FinanceOverview:
     return FinanceOverview(
-        gmv_cents=_sum_entries("clearing:%", ("order_paid",), currency, 1),
+        gmv_cents=_sum_entries("clearing:%", ("order_paid", "balance_topup"), currency, 1),
         refunded_cents=_sum_entries("clearing:%", ("refund",), currency, -1),
         platform_revenue_cents=-_sum_accounts("platform:revenue", currency),
         withdrawal_fees_cents=-_sum_accounts("platform:withdrawal_fees", currency),
@@ -164,4 +165,5 @@ def overview(currency: str = "CNY") -> FinanceOverview:
         owed_to_platform_cents=_sum_accounts("%:owed", currency),
         commissions_cents=commissions_cents(currency),
         paid_out_cents=-_sum_accounts("payout:%", currency),
+        customer_balances_cents=-_sum_accounts("customer:%:balance", currency),
     )

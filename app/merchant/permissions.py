@@ -37,6 +37,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_domains": MANAGERS,
     "export_orders": frozenset({"owner", "admin", "finance"}),
     "view_tickets": ALL_ROLES,
+    "view_customers": ALL_ROLES,
+    "manage_customers": frozenset({"owner", "admin", "support"}),  # tags, notes, block
+    "adjust_balances": MANAGERS,
     "answer_tickets": frozenset({"owner", "admin", "support"}),  # reply, escalate, reject
 }
 

@@ -203,6 +203,7 @@ def _plain(settings) -> dict:
 
 import app.audit.views  # noqa: E402,F401  (routes on this blueprint and the platform's)
 import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)
+import app.merchant.customer_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.domain_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.export_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.finance_views  # noqa: E402,F401  (routes on this blueprint)

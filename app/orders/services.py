@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from app.catalog.models import Sku
 from app.crypto import keyring, open_text, seal_text
+from app.customers.levels import customer_may_order, discount_bp_for
 from app.db import utcnow
 from app.extensions import db
 from app.i18n import N_
@@ -143,6 +144,8 @@ def create_order(
         raise OrderError("sku_id", N_("This item is not available right now."))
     account_fields = _checked_account_fields(product["input_schema"], account_fields or {})
     contact_email, contact_phone = contact_email.strip().lower(), contact_phone.strip()
+    if customer_id is not None and not customer_may_order(customer_id):
+        raise OrderError("sku_id", N_("This account cannot place orders."))
     if not (contact_email or contact_phone or customer_id):
         raise OrderError("contact_email", N_("Leave an e-mail address or a phone number."))
     if client_ip and _unpaid_count(Order.client_ip == client_ip) >= rules.max_unpaid_per_ip:
@@ -159,7 +162,8 @@ def create_order(
             )
 
     # The same pricing function as the page the customer saw; wholesale is snapshotted too.
-    quoted = quote_skus(tenant, [sku])[sku.id].quote
+    # A signed-in customer's level discount is applied by the same engine (never below wholesale).
+    quoted = quote_skus(tenant, [sku], discount_bp=discount_bp_for(customer_id))[sku.id].quote
     now = utcnow()
     order = Order(
         order_no=new_order_no(now),

@@ -14,6 +14,8 @@ import secrets
 
 from sqlalchemy import select
 
+from app.customers import levels
+from app.customers.balance import BALANCE, source_in, spare_referrer_balances
 from app.db import utcnow
 from app.extensions import db
 from app.i18n import N_
@@ -22,7 +24,12 @@ from app.ledger.services import post
 from app.orders.models import Order
 from app.orders.services import transition
 from app.payments.models import Payment, Refund
-from app.payments.providers import ProviderError, ProviderUnavailable, RefundRequest
+from app.payments.providers import (
+    ProviderError,
+    ProviderUnavailable,
+    RefundRequest,
+    RefundResult,
+)
 from tenants.context import TenantRef
 
 log = logging.getLogger(__name__)
@@ -122,7 +129,9 @@ def decide_refund(
         actor=actor,
         note=f"refund {amount / 100:.2f} {order.currency}: {reason}".strip(),
     )
-    return open_refund(payment, amount, actor=actor, reason=reason)
+    refund = open_refund(payment, amount, actor=actor, reason=reason)
+    levels.refresh_spend(order.customer_id)
+    return refund
 
 
 def schedule_refund(refund: Refund) -> None:
@@ -158,7 +167,10 @@ def execute_refund(refund_no: str) -> Refund:
     refund.attempts += 1
     db.session.commit()
     try:
-        result = load_provider(payment.provider, require_enabled=False).refund(request)
+        if payment.provider == BALANCE:  # back to the customer's balance: no gateway to ask
+            result = RefundResult(provider_refund_id=f"{BALANCE}:{refund.refund_no}")
+        else:
+            result = load_provider(payment.provider, require_enabled=False).refund(request)
     except (ProviderError, ProviderUnavailable) as error:
         refund = db.session.scalar(
             select(Refund).where(Refund.refund_no == refund_no).with_for_update()
@@ -222,12 +234,18 @@ def _reversal(payment: Payment, refund: Refund) -> list[tuple[str, int]]:
         if earlier.status == "succeeded" and earlier.id != refund.id:
             for code, amount in _ledger_entries(f"refund:{earlier.refund_no}"):
                 remaining[code] = remaining.get(code, 0) + amount
-    clearing = f"clearing:{payment.provider}"
+    clearing = source_in(payment, remaining)
     left = remaining.get(clearing, 0)
-    if refund.amount_cents >= left:
-        return [(code, -amount) for code, amount in remaining.items() if amount]
-    entries = {code: -(amount * refund.amount_cents // left) for code, amount in remaining.items()}
-    entries[clearing] = -refund.amount_cents
     absorber = f"store:{payment.tenant_id}:pending"
-    entries[absorber] = entries.get(absorber, 0) - sum(entries.values())
+    if refund.amount_cents >= left:
+        entries = {code: -amount for code, amount in remaining.items()}
+    else:
+        entries = {
+            code: -(amount * refund.amount_cents // left) for code, amount in remaining.items()
+        }
+        entries[clearing] = -refund.amount_cents
+        entries[absorber] = entries.get(absorber, 0) - sum(entries.values())
+    entries = spare_referrer_balances(
+        entries, source=clearing, absorber=absorber, currency=payment.currency
+    )
     return [(code, amount) for code, amount in entries.items() if amount]

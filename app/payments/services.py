@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app.billing.entitlements import entitlement
 from app.catalog.models import Sku
+from app.customers import balance, levels
+from app.customers import referral as customer_referral
 from app.db import utcnow
 from app.extensions import db
 from app.fulfilment.services import queue_topups
@@ -59,29 +61,56 @@ def start_payment(
 ) -> Payment:
     """Open a payment for an unpaid order at one of the providers this store offers; the
     returned payment says where to send the buyer (checkout_kind / checkout_payload)."""
-    from app.payments.config import load_provider
-
     if order.status != "pending_payment":
         raise ProviderError("this order is not awaiting payment")
+    return open_payment(
+        tenant,
+        provider_name,
+        subject_no=order.order_no,
+        amount_cents=order.total_cents,
+        currency=order.currency,
+        description=_description(order),
+        return_url=return_url,
+        client_ip=client_ip,
+        mobile=mobile,
+    )
+
+
+def open_payment(
+    tenant: TenantRef,
+    provider_name: str,
+    *,
+    subject_no: str,
+    amount_cents: int,
+    currency: str,
+    description: str,
+    return_url: str,
+    client_ip: str = "",
+    mobile: bool = False,
+) -> Payment:
+    """A payment at a provider this store offers for what `subject_no` names (an order, or a
+    customer's balance top-up). Commits."""
+    from app.payments.config import load_provider
+
     if provider_name not in offered_providers(tenant):
         raise ProviderUnavailable(f"{provider_name} is not offered by this store")
     gateway = load_provider(provider_name)
-    if order.currency not in gateway.currencies:
-        raise ProviderUnavailable(f"{provider_name} does not take {order.currency}")
+    if currency not in gateway.currencies:
+        raise ProviderUnavailable(f"{provider_name} does not take {currency}")
     payment = Payment(
-        payment_no=f"P{order.order_no}{secrets.token_hex(3).upper()}",
+        payment_no=f"P{subject_no}{secrets.token_hex(3).upper()}",
         tenant_id=tenant.id,
-        order_no=order.order_no,
+        order_no=subject_no,
         provider=provider_name,
-        amount_cents=order.total_cents,
-        currency=order.currency,
+        amount_cents=amount_cents,
+        currency=currency,
     )
     checkout = gateway.create(
         PaymentRequest(
             payment_no=payment.payment_no,
             amount_cents=payment.amount_cents,
             currency=payment.currency,
-            description=_description(order),
+            description=description,
             return_url=return_url,
             notify_url=platform_url(f"/payments/callback/{provider_name}"),
             client_ip=client_ip,
@@ -120,6 +149,8 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
         raise InvalidCallback("unknown payment")
     if (event.amount_cents, event.currency) != (payment.amount_cents, payment.currency):
         raise InvalidCallback("amount or currency does not match the payment")
+    if balance.is_topup_no(payment.order_no):
+        return balance.credit_topup(tenant, payment, event)
     order = db.session.scalar(
         select(Order).where(Order.order_no == payment.order_no).with_for_update()
     )
@@ -138,7 +169,7 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
     # does not change what is available).
     stock_moved = order.status == "expired"
     if order.status in ("pending_payment", "expired"):
-        outcome = _settle(tenant, order, payment)
+        outcome = settle_order_payment(tenant, order, payment)
     else:
         outcome = _refund_surplus_payment(tenant, order, payment)
     try:
@@ -154,8 +185,9 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
     return outcome
 
 
-def _settle(tenant: TenantRef, order: Order, payment: Payment) -> str:
-    """The money is in: record it, then deliver what can be delivered right now."""
+def settle_order_payment(tenant: TenantRef, order: Order, payment: Payment) -> str:
+    """The money is in (a gateway's, or the customer's balance): record it, then deliver what
+    can be delivered right now. Runs on the locked order in the caller's transaction."""
     ref = order_ref(tenant.id, order.order_no)
     order.payment_no, order.payment_provider = payment.payment_no, payment.provider
     if order.status == "expired":
@@ -176,6 +208,7 @@ def _settle(tenant: TenantRef, order: Order, payment: Payment) -> str:
     transition(order, "paid", note=f"payment {payment.payment_no}")
     order.paid_at = utcnow()
     _post_paid(tenant, order, payment)
+    levels.refresh_spend(order.customer_id)
     if all(item.delivery_type == "card_key" for item in order.items):
         inventory.sell_keys(ref)
         transition(order, "delivered", note="card keys delivered")
@@ -217,7 +250,7 @@ def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
         sku = db.session.get(Sku, item.sku_id)
         for code, amount in order_paid_entries(
             tenant_id=tenant.id,
-            provider=payment.provider,
+            source=balance.payment_source(tenant.id, order.customer_id, payment),
             supplier_id=sku.supplier_id or 0,
             retail_cents=item.unit_price_cents * item.quantity,
             wholesale_cents=item.unit_wholesale_cents * item.quantity,
@@ -225,6 +258,14 @@ def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
         ):
             entries[code] = entries.get(code, 0) + amount
     for code, amount in store_share_entries(tenant, entries):
+        entries[code] = entries.get(code, 0) + amount
+    # The inviting customer's commission comes out of what is left of the store's profit.
+    for code, amount in customer_referral.commission_entries(
+        tenant.id,
+        order.customer_id,
+        order.total_cents,
+        store_share_cents=-entries.get(store_party(tenant.id).pending, 0),
+    ):
         entries[code] = entries.get(code, 0) + amount
     transaction, _ = post(
         paid_ledger_key(tenant.id, order.order_no),

@@ -8,6 +8,7 @@ import secrets
 from flask import abort, redirect, request
 from flask_wtf import FlaskForm
 
+from app.customers.balance import is_topup_no
 from app.extensions import csrf, db
 from app.payments.config import load_provider
 from app.payments.models import Payment
@@ -16,6 +17,7 @@ from app.payments.services import payment_store, process_notification
 from app.storefront.access import order_page_url
 from app.web.routing import SiteBlueprint
 from app.web.site import render_console
+from app.web.urls import tenant_url
 
 log = logging.getLogger(__name__)
 bp = SiteBlueprint("payments", __name__, site="platform")
@@ -76,6 +78,8 @@ def sandbox(payment_no: str):
             process_notification("sandbox", Notification("POST", {}, b"", params))
         except InvalidCallback:
             abort(400)
+        if is_topup_no(order_no):  # a customer's balance top-up: back to their balance
+            return redirect(tenant_url(store, "/account/balance"))
         return redirect(order_page_url(store, order_no))
     payment = db.session.scalar(db.select(Payment).where(Payment.payment_no == payment_no))
     return render_console("payments/sandbox.html", payment=payment, store=store, form=form)

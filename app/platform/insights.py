@@ -1,8 +1,9 @@
 """Platform console figures: sales per store and across the platform, from the shared ledger.
 
 Orders live in each store's schema, so figures that span stores come from the shared ledger: one
-`order_paid` transaction per paid order (tenant, time), whose payer debit is the amount the
-customer paid, and `refund` transactions that reverse part of it. Nothing here reads a store
+`order_paid` transaction per paid order (tenant, time), whose payer debit (a provider's clearing
+account or the customer's balance) is the amount the customer paid, and `refund` transactions
+that give part of it back. Nothing here reads a store
 schema, so a dashboard over 10,000 stores costs a few grouped queries.
 """
 
@@ -11,15 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from app.db import utcnow
 from app.extensions import db
 from app.ledger.models import LedgerAccount, LedgerEntry, LedgerTransaction
 from tenants.models import Tenant
 
-# Accounts a customer's money comes from: a payment provider's clearing account.
-PAYER_ACCOUNTS = ("clearing:%",)
+# Accounts a customer's money comes from: a payment provider's clearing account, or the
+# customer's balance at the store. Only debits count as paid (and credits as refunded): a
+# referral commission credited to another customer's balance is not a sale.
+PAYER_ACCOUNTS = ("clearing:%", "customer:%:balance")
 WINDOWS = {"today": 0, "7d": 7, "30d": 30}
 TOP_STORES = 10
 
@@ -77,7 +80,10 @@ def sales_by_store(
         .join(LedgerEntry, LedgerEntry.transaction_id == tx.id)
         .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
         .where(
-            tx.kind.in_(("order_paid", "refund")),
+            or_(
+                and_(tx.kind == "order_paid", LedgerEntry.amount_cents > 0),
+                and_(tx.kind == "refund", LedgerEntry.amount_cents < 0),
+            ),
             tx.tenant_id.is_not(None),
             LedgerEntry.currency == currency,
             _payer_entries(),

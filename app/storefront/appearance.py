@@ -124,9 +124,12 @@ class Section:
     category: dict | None = None
 
 
-def home_sections(store, look: Look, listing: dict, limit: int) -> list[Section]:
-    """The sections the store chose for its home page, in its order, with what each shows.
-    Sections with nothing to show are left out."""
+def home_sections(
+    store, look: Look, listing: dict, limit: int, discount_bp: int = 0
+) -> list[Section]:
+    """The sections the store chose for its home page, in its order, with what each shows
+    (priced for the signed-in customer's level, like `listing`). Sections with nothing to show
+    are left out."""
     from app.storefront.catalog import products_in_category
 
     values = look.values
@@ -141,7 +144,9 @@ def home_sections(store, look: Look, listing: dict, limit: int) -> list[Section]
                 sections.append(Section("hot", values.get("hot_title", ""), products=shown))
         elif section_id == "spotlight":
             chosen = values.get("spotlight_category")
-            category, found = products_in_category(store, chosen) if chosen else (None, [])
+            category, found = (
+                products_in_category(store, chosen, discount_bp) if chosen else (None, [])
+            )
             if category is not None and found:
                 sections.append(Section("spotlight", category["name"], found, category=category))
         elif section_id == "categories":

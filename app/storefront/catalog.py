@@ -177,8 +177,11 @@ def stock_counts_snapshot() -> dict[str, int]:
 class StoreCatalog:
     """The catalog as one store's customers see it."""
 
-    def __init__(self, tenant: TenantRef, base: dict, data: dict, counts: dict | None):
+    def __init__(
+        self, tenant: TenantRef, base: dict, data: dict, counts: dict | None, discount_bp: int = 0
+    ):
         self.tenant = tenant
+        self.discount_bp = discount_bp  # the signed-in customer's level discount
         self.base = base
         self.data = data
         self.counts = counts
@@ -197,7 +200,12 @@ class StoreCatalog:
         for sku in product["skus"]:
             wholesale = sku["wholesale"].get(self.tier, sku["wholesale"]["standard"])
             quote = quote_for(
-                self.rules, sku["id"], product["id"], product["category_path"], wholesale
+                self.rules,
+                sku["id"],
+                product["id"],
+                product["category_path"],
+                wholesale,
+                discount_bp=self.discount_bp,
             )
             available = None
             if self.counts is not None and product["delivery_type"] == "card_key":
@@ -210,6 +218,7 @@ class StoreCatalog:
                     "currency": sku["currency"],
                     "face_value_cents": sku["face_value_cents"],
                     "price_cents": quote.price_cents,
+                    "retail_cents": quote.retail_cents,
                     "min_quantity": sku["min_quantity"],
                     "max_quantity": sku["max_quantity"],
                     "stock": sku["stock"],
@@ -269,14 +278,14 @@ class StoreCatalog:
         return card
 
 
-def store_catalog(tenant: TenantRef) -> StoreCatalog:
+def store_catalog(tenant: TenantRef, discount_bp: int = 0) -> StoreCatalog:
     data = store_data(tenant)
     counts = stock_counts_snapshot() if data["show_stock_counts"] else None
-    return StoreCatalog(tenant, catalog_base(), data, counts)
+    return StoreCatalog(tenant, catalog_base(), data, counts, discount_bp)
 
 
-def listing(tenant: TenantRef, limit: int | None = None) -> dict:
-    view = store_catalog(tenant)
+def listing(tenant: TenantRef, limit: int | None = None, discount_bp: int = 0) -> dict:
+    view = store_catalog(tenant, discount_bp)
     products = view.products()
     return {
         "categories": view.categories(products),
@@ -284,8 +293,10 @@ def listing(tenant: TenantRef, limit: int | None = None) -> dict:
     }
 
 
-def products_in_category(tenant: TenantRef, category_id: int) -> tuple[dict | None, list[dict]]:
-    data = listing(tenant)
+def products_in_category(
+    tenant: TenantRef, category_id: int, discount_bp: int = 0
+) -> tuple[dict | None, list[dict]]:
+    data = listing(tenant, discount_bp=discount_bp)
     categories = {c["id"]: c for c in data["categories"]}
     if category_id not in categories:
         return None, []
@@ -300,16 +311,17 @@ def products_in_category(tenant: TenantRef, category_id: int) -> tuple[dict | No
     return categories[category_id], [p for p in data["products"] if p["category_id"] in inside]
 
 
-def search(tenant: TenantRef, query: str) -> list[dict]:
+def search(tenant: TenantRef, query: str, discount_bp: int = 0) -> list[dict]:
     needle = (query or "").strip().casefold()
     if not needle:
         return []
-    found = [p for p in listing(tenant)["products"] if needle in p["title"].casefold()]
+    products = listing(tenant, discount_bp=discount_bp)["products"]
+    found = [p for p in products if needle in p["title"].casefold()]
     return found[:SEARCH_RESULTS]
 
 
-def product(tenant: TenantRef, product_id: int) -> dict | None:
-    return store_catalog(tenant).product(product_id)
+def product(tenant: TenantRef, product_id: int, discount_bp: int = 0) -> dict | None:
+    return store_catalog(tenant, discount_bp).product(product_id)
 
 
 def _stamp(tenant_id: int, data: dict) -> str:

@@ -12,12 +12,14 @@ from sqlalchemy import select
 from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.validators import Email, Length, Optional
 
-from app.customers.views import current_customer
+from app.customers import balance
+from app.customers.views import current_customer, current_discount_bp
 from app.extensions import db, limiter
 from app.i18n import translate
 from app.inventory import services as inventory
 from app.inventory.models import KeyAccessLog
 from app.merchant.services import checkout_refusal
+from app.money import format_money
 from app.net import client_ip
 from app.orders.models import STATUS_LABELS, Order
 from app.orders.services import (
@@ -61,7 +63,7 @@ def _chosen():
     sku = catalog.visible_sku(store, sku_id)
     if sku is None:
         abort(404)
-    product = catalog.product(store, sku.product_id)
+    product = catalog.product(store, sku.product_id, discount_bp=current_discount_bp())
     row = next(s for s in product["skus"] if s["id"] == sku_id)
     return store, product, row, quantity
 
@@ -72,7 +74,7 @@ def checkout():
     store, product, row, quantity = _chosen()
     customer = current_customer()  # signed in: their e-mail by default, the order is theirs
     form = CheckoutForm(data={"contact_email": customer.email} if customer else None)
-    form.provider.choices = provider_choices(store)
+    form.provider.choices = provider_choices(store, customer)
     if form.provider.data is None and form.provider.choices:
         form.provider.data = form.provider.choices[0][0]
     fields = product["input_schema"]
@@ -81,8 +83,16 @@ def checkout():
     guests_refused = customer is None and not rules["guest_checkout"]
     if guests_refused:
         form.form_errors.append(translate("Sign in or create an account to buy in this store."))
+    total_cents = row["price_cents"] * quantity
     if not form.provider.choices:
         form.form_errors.append(translate("This store cannot take payments right now."))
+    elif (
+        form.validate_on_submit()
+        and customer is not None
+        and form.provider.data == balance.BALANCE
+        and balance.balance_cents(store.id, customer.id, row["currency"]) < total_cents
+    ):
+        form.provider.errors.append(translate("Your balance does not cover this order."))
     elif form.validate_on_submit() and not guests_refused:
         account = {f["name"]: request.form.get(f"field_{f['name']}", "").strip() for f in fields}
         query_password = (form.query_password.data or "") if asks_password else ""
@@ -140,15 +150,31 @@ def _checkout_page(store, product, row, quantity, form, fields, rules) -> str:
     )
 
 
-def provider_choices(store) -> list[tuple[str, str]]:
+def provider_choices(store, customer=None) -> list[tuple[str, str]]:
+    """The store's providers; for a signed-in customer, their balance too (last, so the
+    default stays a gateway)."""
     from app.payments.providers import provider_class
 
-    return [(name, translate(provider_class(name).label)) for name in offered_providers(store)]
+    choices = [(name, translate(provider_class(name).label)) for name in offered_providers(store)]
+    if customer is not None:
+        held = balance.balance_cents(store.id, customer.id)
+        label = translate("Balance (%(amount)s)", amount=format_money(held))
+        choices.append((balance.BALANCE, label))
+    return choices
 
 
 def _pay(store, order: Order, provider_name: str):
     """Open a payment and send the buyer on: to the gateway, or to our page with its QR code.
-    If the gateway cannot be reached, back to the order page with the reason."""
+    If the gateway cannot be reached, back to the order page with the reason. With the
+    balance: paid at once, or back to the order page with the reason."""
+    if provider_name == balance.BALANCE:
+        customer = current_customer()
+        try:
+            balance.pay_with_balance(store, order.order_no, customer.id if customer else -1)
+        except balance.BalanceError as error:
+            log.info("balance payment for %s refused: %s", order.order_no, error)
+            return redirect(order_page_url(store, order.order_no) + "&balance_error=1")
+        return redirect(order_page_url(store, order.order_no))
     try:
         payment = start_payment(
             store,
@@ -210,6 +236,8 @@ def order_page(order_no: str):
         (item, manual_delivery(store, item)) for item in order.items if item.manual_delivery_sealed
     ]
     pending = order.status == "pending_payment"
+    customer = current_customer()
+    owner = customer if customer is not None and customer.id == order.customer_id else None
     return render_theme(
         "shop/order.html",
         store=store,
@@ -217,9 +245,10 @@ def order_page(order_no: str):
         keys=keys,
         manual=manual,
         status_label=translate(STATUS_LABELS[order.status]),
-        providers=provider_choices(store) if pending else [],
+        providers=provider_choices(store, owner) if pending else [],
         pay_form=PayForm() if pending else None,
         payment_error=bool(request.args.get("payment_error")),
+        balance_error=bool(request.args.get("balance_error")),
         token=request.args["t"],
     )
 
@@ -234,7 +263,11 @@ def pay_order(order_no: str):
     provider_name = request.form.get("provider", "")
     if not form.validate_on_submit() or order.status != "pending_payment":
         return redirect(order_page_url(store, order_no))
-    if provider_name not in offered_providers(store):
+    customer = current_customer()
+    if provider_name == balance.BALANCE:
+        if customer is None or customer.id != order.customer_id:
+            abort(403)
+    elif provider_name not in offered_providers(store):
         abort(400)
     return _pay(store, order, provider_name)
 

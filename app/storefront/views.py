@@ -36,13 +36,21 @@ def _store():
     return current_tenant._get_current_object()
 
 
+def _discount_bp() -> int:
+    """A signed-in customer's level discount (anonymous pages, the cached ones, have none)."""
+    from app.customers.views import current_discount_bp
+
+    return current_discount_bp()
+
+
 @bp.get("/")
 @cached_page
 def home():
     store = _store()
-    data = catalog.listing(store)
+    discount_bp = _discount_bp()
+    data = catalog.listing(store, discount_bp=discount_bp)
     sections = appearance.home_sections(
-        store, appearance.current_look(), data, catalog.HOME_PRODUCTS
+        store, appearance.current_look(), data, catalog.HOME_PRODUCTS, discount_bp
     )
     return render_theme(
         "shop/home.html",
@@ -58,7 +66,7 @@ def home():
 @cached_page
 def category(category_id: int):
     store = _store()
-    found, products = catalog.products_in_category(store, category_id)
+    found, products = catalog.products_in_category(store, category_id, _discount_bp())
     if found is None:
         abort(404)
     return render_theme(
@@ -74,7 +82,7 @@ def category(category_id: int):
 @cached_page
 def product(product_id: int):
     store = _store()
-    found = catalog.product(store, product_id)
+    found = catalog.product(store, product_id, discount_bp=_discount_bp())
     if found is None:
         abort(404)
     return render_theme("shop/product.html", store=store, product=found)
@@ -86,7 +94,10 @@ def search():
     store = _store()
     query = (request.args.get("q") or "").strip()[:100]
     return render_theme(
-        "shop/search.html", store=store, query=query, products=catalog.search(store, query)
+        "shop/search.html",
+        store=store,
+        query=query,
+        products=catalog.search(store, query, _discount_bp()),
     )
 
 
