@@ -471,3 +471,31 @@ def test_random_money_sequences_keep_every_balance_whole(app, make_store, operat
             assert verify() == []
     finally:
         app.config["WITHDRAWAL_MIN_CENTS"] = saved
+
+
+def test_a_rejected_withdrawal_first_pays_off_what_a_later_refund_left_owed(
+    app, make_store, monkeypatch
+):
+    monkeypatch.setitem(app.config, "WITHDRAWAL_MIN_CENTS", 1)
+    store = with_markup(app, make_store())
+    party = store_party(store.id)
+    order_no, _ = paid_order(app, store, card_sku(app))
+    settle(app)
+    verified(app, party)
+    share = owed_to(app, party)["available"]
+    with app.app_context():
+        made = withdrawals.request_withdrawal(party, share, ALIPAY, actor=OWNER)
+        db.session.commit()
+        number = made.withdrawal_no
+    refund(app, store, order_no)  # after settlement and the request: all of it becomes owed
+    assert owed_to(app, party) == {
+        "pending": 0,
+        "available": 0,
+        "withdrawing": share,
+        "owed": share,
+    }
+    with app.app_context():
+        withdrawals.reject(number, "账户有误", actor=REVIEWER)
+        db.session.commit()
+        assert verify() == []
+    assert owed_to(app, party) == {"pending": 0, "available": 0, "withdrawing": 0, "owed": 0}

@@ -230,18 +230,22 @@ def approve(withdrawal_no: str, payout_reference: str, *, actor: audit.Actor) ->
 
 
 def reject(withdrawal_no: str, reason: str, *, actor: audit.Actor) -> Withdrawal:
-    """Refuse it: the amount returns to the party's available balance."""
+    """Refuse it: the amount returns to the party — first paying off anything it has come to
+    owe since (a refund after the request), the rest to its available balance."""
     reason = reason.strip()
     if not reason:
         raise WithdrawalRefused("reason", N_("Say why the withdrawal is rejected."))
     withdrawal = _locked(withdrawal_no)
     party = Party.parse(withdrawal.party)
+    accounts = lock_accounts(party.accounts, withdrawal.currency)
+    repaid = min(max(accounts[party.owed].balance_cents, 0), withdrawal.amount_cents)
     post(
         f"withdrawal:{withdrawal.withdrawal_no}:rejected",
         "withdrawal_rejected",
         [
             (party.withdrawing, withdrawal.amount_cents),
-            (party.available, -withdrawal.amount_cents),
+            (party.owed, -repaid),
+            (party.available, -(withdrawal.amount_cents - repaid)),
         ],
         currency=withdrawal.currency,
         tenant_id=party.tenant_id,
