@@ -3,6 +3,7 @@
 from app.audit.models import AuditEvent  # noqa: F401
 from app.billing.models import Plan, StoreSubscription, StripeEvent  # noqa: F401
 from app.catalog.models import Category, Product, Sku, SkuTierPrice, Supplier  # noqa: F401
+from app.coupons.models import Coupon, CouponCode, CouponRedemption  # noqa: F401
 from app.customers.models import Customer  # noqa: F401
 from app.fulfilment.models import Topup, TopupCall  # noqa: F401
 from app.inventory.models import CardKey, CardKeyBatch, KeyAccessLog  # noqa: F401

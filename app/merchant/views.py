@@ -110,6 +110,7 @@ def checkout_settings():
     ), status  # fmt: skip
 
 
+import app.coupons.views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.finance_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.order_views  # noqa: E402,F401  (routes on this blueprint)

@@ -157,6 +157,10 @@ def _settle(tenant: TenantRef, order: Order, payment: Payment) -> str:
     """The money is in: record it, then deliver what can be delivered right now."""
     ref = order_ref(tenant.id, order.order_no)
     order.payment_no, order.payment_provider = payment.payment_no, payment.provider
+    if order.coupon_code:
+        from app.coupons.services import redeem
+
+        redeem(order.order_no)
     if order.status == "expired":
         # Paid after the window closed: deliver if stock can still be had, else refund.
         try:
@@ -218,7 +222,8 @@ def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
             tenant_id=tenant.id,
             provider=payment.provider,
             supplier_id=sku.supplier_id or 0,
-            retail_cents=item.unit_price_cents * item.quantity,
+            # What was paid for the line: a coupon comes out of the store's markup only.
+            retail_cents=item.paid_for(item.quantity),
             wholesale_cents=item.unit_wholesale_cents * item.quantity,
             cost_cents=item.unit_cost_cents * item.quantity,
         ):

@@ -46,6 +46,7 @@ class CheckoutForm(FlaskForm):
     query_password = PasswordField(
         _l("Query password (to look the order up later)"), validators=[Optional(), Length(max=64)]
     )
+    coupon_code = StringField(_l("Coupon code"), validators=[Optional(), Length(max=40)])
     provider = RadioField(_l("Pay with"), validate_choice=True)
 
 
@@ -90,6 +91,7 @@ def checkout():
                 customer_id=customer.id if customer else None,
                 client_ip=client_ip(),
                 account_fields=account,
+                coupon_code=form.coupon_code.data or "",
             )
         except OrderError as error:
             target = getattr(form, error.field, None)
