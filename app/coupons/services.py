@@ -37,11 +37,30 @@ MAX_BATCH = 5000
 
 
 class CouponError(ValueError):
-    def __init__(self, field: str, message: str, **params):
+    def __init__(self, field: str, message: str, *, reason: str = "", **params):
         super().__init__(message)
         self.field = field
         self.message = message
+        self.reason = reason  # for a code refused at checkout: a key of REFUSALS
         self.params = params
+
+
+# Why a code is refused at checkout, each with its own message.
+REFUSALS = {
+    "unknown": N_("There is no coupon with this code."),
+    "not_started": N_("This coupon can be used from %(start)s."),
+    "expired": N_("This coupon has expired."),
+    "not_applicable": N_("This coupon is not valid for this product."),
+    "minimum_not_met": N_("This coupon needs a spend of at least %(amount)s."),
+    "first_order_only": N_("This coupon is for a first order only."),
+    "used_up": N_("This coupon has been used up."),
+    "already_used": N_("You have already used this coupon."),
+    "no_discount": N_("This coupon gives no discount on this item."),
+}
+
+
+def _refuse(reason: str, **params) -> CouponError:
+    return CouponError("coupon_code", REFUSALS[reason], reason=reason, **params)
 
 
 def normalise_code(code: str) -> str:
@@ -287,7 +306,7 @@ def apply_to_order(tenant: TenantRef, order, code: str, *, now: datetime | None 
     code = normalise_code(code)
     found = db.session.scalar(select(CouponCode).where(CouponCode.code == code)) if code else None
     if found is None:
-        raise CouponError("coupon_code", N_("There is no coupon with this code."))
+        raise _refuse("unknown")
     # The lock every reservation of this coupon queues on; read afresh once it is ours.
     coupon = db.session.scalar(
         select(Coupon)
@@ -302,33 +321,27 @@ def apply_to_order(tenant: TenantRef, order, code: str, *, now: datetime | None 
         .execution_options(populate_existing=True)
     )
     if coupon is None or not coupon.is_active:
-        raise CouponError("coupon_code", N_("There is no coupon with this code."))
+        raise _refuse("unknown")
     if coupon.starts_at and now < coupon.starts_at:
-        raise CouponError(
-            "coupon_code",
-            N_("This coupon can be used from %(start)s."),
-            start=format_datetime(coupon.starts_at, "short"),
-        )
+        raise _refuse("not_started", start=format_datetime(coupon.starts_at, "short"))
     if coupon.ends_at and now >= coupon.ends_at:
-        raise CouponError("coupon_code", N_("This coupon has expired."))
+        raise _refuse("expired")
     covered = _in_scope(coupon, [item.product_id for item in order.items])
     lines = [item for item in order.items if covered[item.product_id]]
     if not lines:
-        raise CouponError("coupon_code", N_("This coupon is not valid for this product."))
+        raise _refuse("not_applicable")
     eligible = sum(item.unit_price_cents * item.quantity for item in lines)
     if eligible < coupon.min_spend_cents:
-        raise CouponError(
-            "coupon_code",
-            N_("This coupon needs a spend of at least %(amount)s."),
-            amount=format_money(coupon.min_spend_cents, order.currency),
+        raise _refuse(
+            "minimum_not_met", amount=format_money(coupon.min_spend_cents, order.currency)
         )
     email, phone = order.contact_email, order.contact_phone
     if coupon.is_first_order_only and _has_paid_order(order.customer_id, email, phone):
-        raise CouponError("coupon_code", N_("This coupon is for a first order only."))
+        raise _refuse("first_order_only")
     if coupon.total_limit is not None and coupon.used_count >= coupon.total_limit:
-        raise CouponError("coupon_code", N_("This coupon has been used up."))
+        raise _refuse("used_up")
     if code_row.max_uses is not None and code_row.used_count >= code_row.max_uses:
-        raise CouponError("coupon_code", N_("This coupon has been used up."))
+        raise _refuse("used_up")
     if coupon.per_customer_limit is not None:
         who = _contact_filter(Redemption, order.customer_id, email, phone)
         used = db.session.scalar(
@@ -337,13 +350,13 @@ def apply_to_order(tenant: TenantRef, order, code: str, *, now: datetime | None 
             .where(Redemption.coupon_id == coupon.id, Redemption.status.in_(COUNTING), who)
         )
         if used >= coupon.per_customer_limit:
-            raise CouponError("coupon_code", N_("You have already used this coupon."))
+            raise _refuse("already_used")
     markups = [(i.unit_price_cents - i.unit_wholesale_cents) * i.quantity for i in lines]
     amount = discount_cents(
         coupon.kind, coupon.value, coupon.max_discount_cents, eligible, sum(markups)
     )
     if amount <= 0:
-        raise CouponError("coupon_code", N_("This coupon gives no discount on this item."))
+        raise _refuse("no_discount")
     for item, share in zip(lines, allocate(amount, markups), strict=True):
         item.discount_cents = share
     order.subtotal_cents = sum(i.unit_price_cents * i.quantity for i in order.items)

@@ -207,7 +207,7 @@ def create_order(
         db.session.commit()
     except coupons.CouponError as error:
         db.session.rollback()
-        raise OrderError("coupon_code", error.message, **error.params) from None
+        raise OrderError("coupon_code", error.message, **error.params) from error
     except inventory.InventoryError as error:
         db.session.rollback()
         raise OrderError("quantity", error.message, **error.params) from None
