@@ -282,6 +282,36 @@ def test_expiry_and_cancellation_give_the_use_back(app, shop):
     assert order(app, store, sku, code).discount_cents == 100
 
 
+def test_a_payment_after_expiry_takes_the_released_use_back(app, shop):
+    from app.payments.config import load_provider
+    from app.payments.models import Payment
+    from app.payments.providers import Notification
+    from app.payments.services import process_notification, start_payment
+
+    store, sku = shop
+    code = new_coupon(app, store, total_limit=1)
+    with app.app_context(), tenant_context(store):
+        made = create_order(
+            store, sku_id=sku, quantity=1, contact_email="l@x.test", coupon_code=code
+        )
+        payment_no = start_payment(store, made, "sandbox", return_url="http://x/").payment_no
+        made.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        assert expire_due_orders(store) == 1
+    assert coupon_state(app, store, code) == (0, 0, {"released": 1})
+    with app.app_context():
+        payment = db.session.scalar(select(Payment).where(Payment.payment_no == payment_no))
+        assert payment.amount_cents == 1100
+        params = load_provider("sandbox").notification(payment, approve=True, txn_id=payment_no)
+        db.session.remove()
+        assert process_notification("sandbox", Notification("POST", {}, b"", params))[0] == (
+            "delivered"
+        )
+    assert coupon_state(app, store, code) == (1, 1, {"redeemed": 1})
+    with app.app_context():
+        assert verify() == []
+
+
 def test_generated_codes_are_unique_single_use_and_downloadable(app, shop, site):
     store, sku = shop
     with app.app_context(), tenant_context(store):

@@ -29,7 +29,7 @@ from app.money import format_money
 from app.pricing.engine import BASIS_POINTS
 from tenants.context import TenantRef
 
-CODE_RE = re.compile(r"[A-Z0-9_-]{3,40}")
+CODE_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{2,39}")
 # Random codes avoid characters people misread (0/O, 1/I/L).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 RANDOM_CODE_LENGTH = 10
