@@ -436,6 +436,7 @@ def test_the_back_office_creates_a_coupon_and_a_buyer_uses_it_at_checkout(app, s
     with app.app_context(), tenant_context(store):
         coupon = db.session.get(Coupon, coupon_id)
         assert not coupon.is_active and len(coupon.codes) == 26
+        assert coupons.code_summary([coupon_id])[coupon_id][0] == 26
         assert (coupon.used_count, coupon.min_spend_cents, coupon.value) == (1, 1000, 1000)
     # Without CSRF nothing is made.
     assert admin.post("/admin/coupons", data=form).status_code == 400

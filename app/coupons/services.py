@@ -211,8 +211,9 @@ def generate_codes(
         taken = set(db.session.scalars(select(CouponCode.code).where(CouponCode.code.in_(fresh))))
         codes |= fresh - taken
     made = sorted(codes)[:count]
-    for code in made:
-        coupon.codes.append(CouponCode(code=code, max_uses=max_uses, used_count=0))
+    db.session.add_all(
+        CouponCode(coupon_id=coupon.id, code=code, max_uses=max_uses, used_count=0) for code in made
+    )
     record(
         "coupon.codes",
         actor=actor,
@@ -229,7 +230,10 @@ def codes_csv(coupon: Coupon) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["code", "max_uses", "used"])
-    for code in coupon.codes:
+    codes = db.session.scalars(
+        select(CouponCode).where(CouponCode.coupon_id == coupon.id).order_by(CouponCode.id)
+    )
+    for code in codes:
         writer.writerow([code.code, code.max_uses or "", code.used_count])
     return out.getvalue()
 
@@ -245,6 +249,29 @@ def redemption_counts(coupon_ids: list[int]) -> dict[int, dict[str, int]]:
     for coupon_id, status, n in rows:
         counts[coupon_id][status] = n
     return counts
+
+
+def code_summary(coupon_ids: list[int]) -> dict[int, tuple[int, str]]:
+    """coupon id → (how many codes, its first code) without loading every code of a batch."""
+    rows = db.session.execute(
+        select(CouponCode.coupon_id, func.count(), func.min(CouponCode.code))
+        .where(CouponCode.coupon_id.in_(coupon_ids))
+        .group_by(CouponCode.coupon_id)
+    ).all()
+    summary = dict.fromkeys(coupon_ids, (0, ""))
+    summary.update({coupon_id: (n, first) for coupon_id, n, first in rows})
+    return summary
+
+
+def first_codes(coupon: Coupon, limit: int = 20) -> list[CouponCode]:
+    return list(
+        db.session.scalars(
+            select(CouponCode)
+            .where(CouponCode.coupon_id == coupon.id)
+            .order_by(CouponCode.id)
+            .limit(limit)
+        )
+    )
 
 
 def recent_redemptions(coupon: Coupon, limit: int = 50) -> list[tuple[Redemption, str]]:

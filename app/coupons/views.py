@@ -140,6 +140,7 @@ def coupons():
         status,
         coupons=listed,
         counts=services.redemption_counts([c.id for c in listed]),
+        codes=services.code_summary([c.id for c in listed]),
         targets=_target_names(listed),
         form=form,
     )
@@ -151,6 +152,8 @@ def _render_coupon(coupon: Coupon, batch_form: CodeBatchForm | None = None, stat
         status,
         coupon=coupon,
         counts=services.redemption_counts([coupon.id])[coupon.id],
+        code_count=services.code_summary([coupon.id])[coupon.id][0],
+        codes=services.first_codes(coupon),
         targets=_target_names([coupon]),
         redemptions=services.recent_redemptions(coupon),
         batch_form=batch_form or CodeBatchForm(),
