@@ -404,6 +404,15 @@ def test_the_back_office_creates_a_coupon_and_a_buyer_uses_it_at_checkout(app, s
     assert refused.status_code == 400 and 'value="NOPE"' in refused.get_data(as_text=True)
     with app.app_context(), tenant_context(store):
         assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+    # "Apply" shows the discounted total and orders nothing.
+    applied = buyer.submit(page, dict(details, coupon_code=code, apply_coupon="1"), action=page)
+    assert applied.status_code == 200
+    assert 'id="coupon-preview" data-discount-cents="240"' in applied.get_data(as_text=True)
+    assert "¥21.60" in applied.get_data(as_text=True)
+    wrong = buyer.submit(page, dict(details, coupon_code="NOPE", apply_coupon="1"), action=page)
+    assert wrong.status_code == 400 and "coupon-preview" not in wrong.get_data(as_text=True)
+    with app.app_context(), tenant_context(store):
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 0
     sent = buyer.submit(page, dict(details, coupon_code=code), action=page)
     assert sent.status_code == 302
     pay_path = sent.headers["Location"].split(APEX, 1)[1]
@@ -415,6 +424,8 @@ def test_the_back_office_creates_a_coupon_and_a_buyer_uses_it_at_checkout(app, s
     assert f'data-coupon-code="{code}"' in order_page and 'data-discount-cents="240"' in order_page
     # The same buyer again: already used (per-customer limit 1).
     again = buyer.submit(page, dict(details, coupon_code=code), action=page)
+    assert again.status_code == 400
+    again = buyer.submit(page, dict(details, coupon_code=code, apply_coupon="1"), action=page)
     assert again.status_code == 400
 
     back_office = admin.get(f"/admin/orders/{order_no}").get_data(as_text=True)

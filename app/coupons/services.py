@@ -14,6 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from flask_babel import format_datetime
 from sqlalchemy import func, or_, select, update
@@ -325,30 +326,28 @@ def _has_paid_order(customer_id, contact_email, contact_phone) -> bool:
     return bool(db.session.scalar(select(Order.id).where(Order.paid_at.is_not(None), who).limit(1)))
 
 
-def apply_to_order(tenant: TenantRef, order, code: str, *, now: datetime | None = None) -> None:
-    """Check `code` for this unpaid order (its items priced already), take the discount off its
-    lines and total and reserve the redemption — in the caller's transaction, under the coupon's
-    row lock, so two checkouts never both take the last use. Raises CouponError with the reason."""
-    now = now or utcnow()
+def _find(code: str, *, lock: bool) -> tuple[Coupon, CouponCode]:
+    """The enabled coupon of a code; with `lock`, its row locked and read afresh: the lock every
+    reservation of this coupon queues on."""
     code = normalise_code(code)
     found = db.session.scalar(select(CouponCode).where(CouponCode.code == code)) if code else None
     if found is None:
         raise _refuse("unknown")
-    # The lock every reservation of this coupon queues on; read afresh once it is ours.
-    coupon = db.session.scalar(
-        select(Coupon)
-        .where(Coupon.id == found.coupon_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    code_row = db.session.scalar(
-        select(CouponCode)
-        .where(CouponCode.id == found.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    coupon_query = select(Coupon).where(Coupon.id == found.coupon_id)
+    code_query = select(CouponCode).where(CouponCode.id == found.id)
+    if lock:
+        coupon_query = coupon_query.with_for_update()
+        code_query = code_query.with_for_update()
+    fresh = {"populate_existing": True}
+    coupon = db.session.scalar(coupon_query.execution_options(**fresh))
+    code_row = db.session.scalar(code_query.execution_options(**fresh))
     if coupon is None or not coupon.is_active:
         raise _refuse("unknown")
+    return coupon, code_row
+
+
+def _discount(coupon: Coupon, code_row: CouponCode, order, now: datetime) -> tuple[list, int]:
+    """Every rule of the coupon checked for this order: (the lines it covers, the discount)."""
     if coupon.starts_at and now < coupon.starts_at:
         raise _refuse("not_started", start=format_datetime(coupon.starts_at, "short"))
     if coupon.ends_at and now >= coupon.ends_at:
@@ -369,8 +368,8 @@ def apply_to_order(tenant: TenantRef, order, code: str, *, now: datetime | None 
         raise _refuse("used_up")
     if code_row.max_uses is not None and code_row.used_count >= code_row.max_uses:
         raise _refuse("used_up")
-    if coupon.per_customer_limit is not None:
-        who = _contact_filter(Redemption, order.customer_id, email, phone)
+    who = _contact_filter(Redemption, order.customer_id, email, phone)
+    if coupon.per_customer_limit is not None and who is not None:
         used = db.session.scalar(
             select(func.count())
             .select_from(Redemption)
@@ -384,6 +383,16 @@ def apply_to_order(tenant: TenantRef, order, code: str, *, now: datetime | None 
     )
     if amount <= 0:
         raise _refuse("no_discount")
+    return lines, amount
+
+
+def apply_to_order(tenant: TenantRef, order, code: str, *, now: datetime | None = None) -> None:
+    """Check `code` for this unpaid order (its items priced already), take the discount off its
+    lines and total and reserve the redemption — in the caller's transaction, under the coupon's
+    row lock, so two checkouts never both take the last use. Raises CouponError with the reason."""
+    coupon, code_row = _find(code, lock=True)
+    lines, amount = _discount(coupon, code_row, order, now or utcnow())
+    markups = [(i.unit_price_cents - i.unit_wholesale_cents) * i.quantity for i in lines]
     for item, share in zip(lines, allocate(amount, markups), strict=True):
         item.discount_cents = share
     order.subtotal_cents = sum(i.unit_price_cents * i.quantity for i in order.items)
@@ -397,12 +406,56 @@ def apply_to_order(tenant: TenantRef, order, code: str, *, now: datetime | None 
             code_id=code_row.id,
             order_no=order.order_no,
             customer_id=order.customer_id,
-            contact_email=email,
-            contact_phone=phone,
+            contact_email=order.contact_email,
+            contact_phone=order.contact_phone,
             discount_cents=amount,
             status="reserved",
         )
     )
+
+
+@dataclass(frozen=True)
+class Preview:
+    subtotal_cents: int
+    discount_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.subtotal_cents - self.discount_cents
+
+
+def preview(
+    tenant: TenantRef,
+    sku,
+    quantity: int,
+    code: str,
+    *,
+    contact_email: str = "",
+    contact_phone: str = "",
+    customer_id: int | None = None,
+    now: datetime | None = None,
+) -> Preview:
+    """What the code would take off this SKU and quantity at checkout ("apply" before paying):
+    the same rules and prices as create_order(), nothing reserved (the order checks again)."""
+    from app.pricing.services import quote_skus
+
+    quoted = quote_skus(tenant, [sku])[sku.id].quote
+    line = SimpleNamespace(
+        product_id=sku.product_id,
+        quantity=quantity,
+        unit_price_cents=quoted.price_cents,
+        unit_wholesale_cents=quoted.wholesale_cents,
+    )
+    draft = SimpleNamespace(
+        items=[line],
+        currency=sku.currency,
+        contact_email=(contact_email or "").strip().lower(),
+        contact_phone=(contact_phone or "").strip(),
+        customer_id=customer_id,
+    )
+    coupon, code_row = _find(code, lock=False)
+    _, amount = _discount(coupon, code_row, draft, now or utcnow())
+    return Preview(quoted.price_cents * quantity, amount)
 
 
 def _count(coupon_id: int, code_id: int, step: int) -> None:

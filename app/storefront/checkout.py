@@ -76,8 +76,12 @@ def checkout():
     if form.provider.data is None and form.provider.choices:
         form.provider.data = form.provider.choices[0][0]
     fields = product["input_schema"]
+    coupon_preview = None
     if not form.provider.choices:
         form.form_errors.append(translate("This store cannot take payments right now."))
+    elif request.form.get("apply_coupon"):  # "apply": show the discount, order nothing yet
+        if form.validate_on_submit():
+            coupon_preview = _preview_coupon(store, row["id"], quantity, form, customer)
     elif form.validate_on_submit():
         account = {f["name"]: request.form.get(f"field_{f['name']}", "").strip() for f in fields}
         try:
@@ -102,17 +106,41 @@ def checkout():
                 form.form_errors.append(message)
         else:
             return _pay(store, order, form.provider.data)
-    status = 400 if request.method == "POST" else 200
+    status = 400 if request.method == "POST" and coupon_preview is None else 200
     return render_theme(
         "shop/checkout.html",
         store=store,
         product=product,
         sku=row,
         quantity=quantity,
-        total_cents=row["price_cents"] * quantity,
+        total_cents=coupon_preview.total_cents if coupon_preview else row["price_cents"] * quantity,
+        coupon_preview=coupon_preview,
         form=form,
         fields=fields,
     ), status
+
+
+def _preview_coupon(store, sku_id: int, quantity: int, form: CheckoutForm, customer):
+    """The discount the typed code would give, or its reason on the field (None)."""
+    from app.catalog.models import Sku
+    from app.coupons import services as coupons
+
+    if not (form.coupon_code.data or "").strip():
+        form.coupon_code.errors.append(translate("Enter a coupon code."))
+        return None
+    try:
+        return coupons.preview(
+            store,
+            db.session.get(Sku, sku_id),
+            quantity,
+            form.coupon_code.data,
+            contact_email=form.contact_email.data or "",
+            contact_phone=form.contact_phone.data or "",
+            customer_id=customer.id if customer else None,
+        )
+    except coupons.CouponError as error:
+        form.coupon_code.errors.append(translate(error.message, **error.params))
+        return None
 
 
 def provider_choices(store) -> list[tuple[str, str]]:
