@@ -312,6 +312,34 @@ def test_a_payment_after_expiry_takes_the_released_use_back(app, shop):
         assert verify() == []
 
 
+def test_a_late_payment_refunded_for_lack_of_stock_leaves_the_use_released(app, make_store):
+    from app.payments.config import load_provider
+    from app.payments.models import Payment
+    from app.payments.providers import Notification
+    from app.payments.services import process_notification, start_payment
+
+    store = with_markup(app, make_store())
+    sku = card_sku(app, keys=1)
+    code = new_coupon(app, store)
+    with app.app_context(), tenant_context(store):
+        made = create_order(
+            store, sku_id=sku, quantity=1, contact_email="s@x.test", coupon_code=code
+        )
+        payment_no = start_payment(store, made, "sandbox", return_url="http://x/").payment_no
+        made.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        assert expire_due_orders(store) == 1
+    order(app, store, sku, "")  # someone else takes the only key
+    with app.app_context():
+        payment = db.session.scalar(select(Payment).where(Payment.payment_no == payment_no))
+        params = load_provider("sandbox").notification(payment, approve=True, txn_id=payment_no)
+        db.session.remove()
+        assert process_notification("sandbox", Notification("POST", {}, b"", params))[0] == (
+            "refunded"
+        )
+    assert coupon_state(app, store, code) == (0, 0, {"released": 1})
+
+
 def test_generated_codes_are_unique_single_use_and_downloadable(app, shop, site):
     store, sku = shop
     with app.app_context(), tenant_context(store):

@@ -155,7 +155,8 @@ def create_coupon(tenant: TenantRef, terms: CouponTerms, *, code: str = "", acto
     code = normalise_code(code)
     if code and not CODE_RE.fullmatch(code):
         raise CouponError(
-            "code", N_("Use 3 to 40 letters, digits, hyphens or underscores for the code.")
+            "code",
+            N_("Use 3 to 40 letters, digits, - or _, starting with a letter or digit."),
         )
     if code and db.session.scalar(select(CouponCode.id).where(CouponCode.code == code)):
         raise CouponError("code", N_("This code is already used by another coupon."))

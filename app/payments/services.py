@@ -157,10 +157,6 @@ def _settle(tenant: TenantRef, order: Order, payment: Payment) -> str:
     """The money is in: record it, then deliver what can be delivered right now."""
     ref = order_ref(tenant.id, order.order_no)
     order.payment_no, order.payment_provider = payment.payment_no, payment.provider
-    if order.coupon_code:
-        from app.coupons.services import redeem
-
-        redeem(order.order_no)
     if order.status == "expired":
         # Paid after the window closed: deliver if stock can still be had, else refund.
         try:
@@ -176,6 +172,10 @@ def _settle(tenant: TenantRef, order: Order, payment: Payment) -> str:
                 open_refund(payment, payment.amount_cents, actor="system", reason="sold out")
             )
             return "refunded"
+    if order.coupon_code:  # not for a late payment refunded above: its use stays released
+        from app.coupons.services import redeem
+
+        redeem(order.order_no)
     transition(order, "paid", note=f"payment {payment.payment_no}")
     order.paid_at = utcnow()
     _post_paid(tenant, order, payment)
