@@ -523,3 +523,33 @@ def test_twenty_checkouts_racing_for_five_uses_get_five(app, make_store):
     won = race(app, store, sku, mine, [""] * 10, customer_id=4242)
     assert len(won) == 1
     assert coupon_state(app, store, mine) == (1, 1, {"reserved": 1})
+
+
+def test_staff_see_coupons_but_only_owners_and_admins_change_them(app, shop, site):
+    from app.merchant.models import StaffUser
+
+    store, _ = shop
+    code = new_coupon(app, store)
+    with app.app_context(), tenant_context(store):
+        clerk = StaffUser(email="clerk@example.com", name="Clerk", role="staff")
+        clerk.set_password("clerk-pass-1")
+        db.session.add(clerk)
+        db.session.commit()
+        coupon_id = db.session.scalar(select(CouponCode.coupon_id).where(CouponCode.code == code))
+    staff = site(f"{store.slug}.{APEX}")
+    staff.login_store("clerk@example.com", "clerk-pass-1")
+    assert code in staff.get("/admin/coupons").get_data(as_text=True)
+    token = staff.csrf_token(f"/admin/coupons/{coupon_id}")
+    form = {
+        "csrf_token": token,
+        "name": "Mine",
+        "kind": "fixed",
+        "value": "1",
+        "applies_to": "store",
+    }
+    assert staff.post("/admin/coupons", data=form).status_code == 403
+    assert staff.post(f"/admin/coupons/{coupon_id}/active", data=form).status_code == 403
+    assert staff.post(f"/admin/coupons/{coupon_id}/codes", data=form).status_code == 403
+    with app.app_context(), tenant_context(store):
+        assert db.session.scalar(select(func.count()).select_from(Coupon)) == 1
+        assert db.session.get(Coupon, coupon_id).is_active
