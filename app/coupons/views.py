@@ -14,7 +14,7 @@ from app.audit.web import current_actor
 from app.catalog.models import Category, Product
 from app.coupons import services
 from app.coupons.forms import CodeBatchForm, CouponForm
-from app.coupons.models import KIND_LABELS, SCOPE_LABELS, Coupon
+from app.coupons.models import SCOPE_LABELS, Coupon
 from app.extensions import db
 from app.i18n import N_, translate
 from app.merchant.views import bp, store_login_required
@@ -48,7 +48,7 @@ def _render(template: str, status: int = 200, **context):
     store = _store()
     return render_console(
         template, store=store, storefront_url=tenant_url(store, "/"), may_change=_may_change(),
-        kind_labels=KIND_LABELS, scope_labels=SCOPE_LABELS, **context,
+        scope_labels=SCOPE_LABELS, **context,
     ), status  # fmt: skip
 
 
