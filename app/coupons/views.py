@@ -9,6 +9,7 @@ from flask_babel import to_utc
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from app.audit.web import current_actor
 from app.catalog.models import Category, Product
@@ -52,17 +53,17 @@ def _render(template: str, status: int = 200, **context):
     ), status  # fmt: skip
 
 
-def _applies_to_choices() -> list[tuple[str, str]]:
-    choices = [("store", translate("Whole store"))]
+def _applies_to_choices() -> list[SelectChoice]:
+    choices = [SelectChoice("store", translate("Whole store"))]
     for category in db.session.scalars(select(Category).order_by(Category.position, Category.id)):
-        choices.append(
-            (f"category:{category.id}", translate("Category: %(name)s", name=category.name))
-        )
+        label = translate("Category: %(name)s", name=category.name)
+        choices.append(SelectChoice(f"category:{category.id}", label))
     products = db.session.scalars(
         select(Product).where(Product.is_published.is_(True)).order_by(Product.name, Product.id)
     )
     for product in products:
-        choices.append((f"product:{product.id}", translate("Product: %(name)s", name=product.name)))
+        label = translate("Product: %(name)s", name=product.name)
+        choices.append(SelectChoice(f"product:{product.id}", label))
     return choices
 
 
