@@ -109,6 +109,13 @@ def test_the_discount_is_exact_to_the_cent_and_capped():
     assert coupons.allocate(500, [200, 400, 100]) == [200, 300, 0]
 
 
+def test_a_partly_failed_top_up_refunds_what_was_paid_for_the_missing_units():
+    from app.orders.models import OrderItem
+
+    line = OrderItem(unit_price_cents=1200, quantity=3, discount_cents=500)
+    assert [line.paid_for(n) for n in (0, 1, 2, 3)] == [0, 1033, 2066, 3100]
+
+
 def test_a_discounted_order_stores_code_discount_and_price_before_it(app, shop):
     store, sku = shop
     percent = new_coupon(app, store, kind="percent", value=1000)  # 10 %
