@@ -301,8 +301,11 @@ def finish_order(order_no: str) -> None:
         return
     now = utcnow()
     if order.status == "fulfilling":
-        prices = {item.id: item.unit_price_cents for item in order.items}
-        short = sum((t.quantity - t.delivered_quantity) * prices[t.order_item_id] for t in topups)
+        items = {item.id: item for item in order.items}
+        # What was paid for the units not delivered (a coupon's discount taken off in proportion).
+        short = sum(
+            items[t.order_item_id].paid_for(t.quantity - t.delivered_quantity) for t in topups
+        )
         if short < order.total_cents:
             transition(order, "delivered", note="topped up" if not short else "topped up in part")
             order.delivered_at = now

@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "export_orders": frozenset({"owner", "admin", "finance"}),
     "view_tickets": ALL_ROLES,
     "view_customers": ALL_ROLES,
+    "view_coupons": ALL_ROLES,
+    "manage_coupons": MANAGERS,
     "manage_customers": frozenset({"owner", "admin", "support"}),  # tags, notes, block
     "adjust_balances": MANAGERS,
     "answer_tickets": frozenset({"owner", "admin", "support"}),  # reply, escalate, reject

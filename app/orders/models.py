@@ -55,6 +55,10 @@ class Order(TenantModel):
     status: Mapped[str] = mapped_column(String(20), default="pending_payment", index=True)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     total_cents: Mapped[int] = mapped_column(BigInteger)
+    # Before the coupon (equal to total_cents without one), the coupon's code and its discount.
+    subtotal_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    discount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    coupon_code: Mapped[str | None] = mapped_column(String(40))
     contact_email: Mapped[str] = mapped_column(String(254), default="", index=True)
     contact_phone: Mapped[str] = mapped_column(String(32), default="", index=True)
     query_password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -94,11 +98,19 @@ class OrderItem(TenantModel):
     unit_price_cents: Mapped[int] = mapped_column(BigInteger)
     unit_wholesale_cents: Mapped[int] = mapped_column(BigInteger)
     unit_cost_cents: Mapped[int] = mapped_column(BigInteger)
+    # The coupon's share of this line (never more than its markup over wholesale).
+    discount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     account_fields: Mapped[dict] = mapped_column(JSON, default=dict)
     # What staff filled in for a manually delivered item (encrypted; see orders.services).
     manual_delivery_sealed: Mapped[str | None] = mapped_column(Text)
 
     order: Mapped[Order] = relationship(back_populates="items")
+
+    def paid_for(self, quantity: int) -> int:
+        """What the buyer paid for `quantity` of this line's units: its price less the coupon's
+        share, in proportion (the whole line gives exactly what was paid for it)."""
+        line_cents = self.unit_price_cents * self.quantity - (self.discount_cents or 0)
+        return line_cents * quantity // self.quantity if self.quantity else 0
 
 
 class OrderEvent(TenantModel):

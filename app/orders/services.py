@@ -116,11 +116,14 @@ def create_order(
     customer_id: int | None = None,
     client_ip: str = "",
     account_fields: dict | None = None,
+    coupon_code: str = "",
 ) -> Order:
     """Price a SKU for this store, reserve its stock and open an unpaid order (one transaction).
 
     Prices come from the store's catalog view, never from the client; the payment window and
-    the unpaid-order limits are the store's checkout settings."""
+    the unpaid-order limits are the store's checkout settings. A coupon code takes its discount
+    off and reserves its use in the same transaction."""
+    from app.coupons import services as coupons
     from app.merchant.services import get_checkout_settings
 
     rules = get_checkout_settings()
@@ -170,6 +173,8 @@ def create_order(
         status="pending_payment",
         currency=sku_row["currency"],
         total_cents=quoted.price_cents * quantity,
+        subtotal_cents=quoted.price_cents * quantity,
+        discount_cents=0,
         contact_email=contact_email,
         contact_phone=contact_phone,
         query_password_hash=None,
@@ -190,6 +195,7 @@ def create_order(
             unit_wholesale_cents=quoted.wholesale_cents,
             unit_cost_cents=sku.cost_cents,
             account_fields=account_fields,
+            discount_cents=0,
         )
     )
     if query_password:
@@ -198,11 +204,16 @@ def create_order(
     db.session.add(order)
     db.session.add(OrderIndex(order_no=order.order_no, tenant_id=tenant.id, created_at=now))
     try:
+        if coupon_code.strip():
+            coupons.apply_to_order(tenant, order, coupon_code, now=now)
         if product["delivery_type"] == "card_key":
             inventory.reserve_keys(
                 sku.id, quantity, order_ref(tenant.id, order.order_no), order.expires_at
             )
         db.session.commit()
+    except coupons.CouponError as error:
+        db.session.rollback()
+        raise OrderError("coupon_code", error.message, **error.params) from error
     except inventory.InventoryError as error:
         db.session.rollback()
         raise OrderError("quantity", error.message, **error.params) from None
@@ -220,6 +231,7 @@ def expire_order(tenant: TenantRef, order: Order, *, actor: str = "system") -> b
         return False
     transition(order, "expired", actor=actor, note="payment window closed")
     inventory.release_keys(order_ref(tenant.id, order.order_no))
+    _release_coupon(order)
     return True
 
 
@@ -227,6 +239,14 @@ def cancel_order(tenant: TenantRef, order: Order, *, actor: str, note: str = "")
     """Cancel an unpaid order and release its keys (caller commits)."""
     transition(order, "cancelled", actor=actor, note=note)
     inventory.release_keys(order_ref(tenant.id, order.order_no))
+    _release_coupon(order)
+
+
+def _release_coupon(order: Order) -> None:
+    if order.coupon_code:
+        from app.coupons.services import release
+
+        release(order.order_no)
 
 
 def expire_due_orders(tenant: TenantRef, limit: int = 500) -> int:

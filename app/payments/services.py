@@ -205,6 +205,10 @@ def settle_order_payment(tenant: TenantRef, order: Order, payment: Payment) -> s
                 open_refund(payment, payment.amount_cents, actor="system", reason="sold out")
             )
             return "refunded"
+    if order.coupon_code:  # not for a late payment refunded above: its use stays released
+        from app.coupons.services import redeem
+
+        redeem(order.order_no)
     transition(order, "paid", note=f"payment {payment.payment_no}")
     order.paid_at = utcnow()
     _post_paid(tenant, order, payment)
@@ -252,7 +256,8 @@ def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
             tenant_id=tenant.id,
             source=balance.payment_source(tenant.id, order.customer_id, payment),
             supplier_id=sku.supplier_id or 0,
-            retail_cents=item.unit_price_cents * item.quantity,
+            # What was paid for the line: a coupon comes out of the store's markup only.
+            retail_cents=item.paid_for(item.quantity),
             wholesale_cents=item.unit_wholesale_cents * item.quantity,
             cost_cents=item.unit_cost_cents * item.quantity,
         ):

@@ -49,6 +49,7 @@ class CheckoutForm(FlaskForm):
     query_password = PasswordField(
         _l("Query password (to look the order up later)"), validators=[Optional(), Length(max=64)]
     )
+    coupon_code = StringField(_l("Coupon code"), validators=[Optional(), Length(max=40)])
     provider = RadioField(_l("Pay with"), validate_choice=True)
 
 
@@ -84,8 +85,12 @@ def checkout():
     if guests_refused:
         form.form_errors.append(translate("Sign in or create an account to buy in this store."))
     total_cents = row["price_cents"] * quantity
+    coupon_preview = None
     if not form.provider.choices:
         form.form_errors.append(translate("This store cannot take payments right now."))
+    elif request.form.get("apply_coupon"):  # "apply": show the discount, order nothing yet
+        if form.validate_on_submit():
+            coupon_preview = _preview_coupon(store, row["id"], quantity, form, customer)
     elif (
         form.validate_on_submit()
         and customer is not None
@@ -117,6 +122,7 @@ def checkout():
                 customer_id=customer.id if customer else None,
                 client_ip=client_ip(),
                 account_fields=account,
+                coupon_code=form.coupon_code.data or "",
             )
         except OrderError as error:
             target = getattr(form, error.field, None)
@@ -127,13 +133,14 @@ def checkout():
                 form.form_errors.append(message)
         else:
             return _pay(store, order, form.provider.data)
-    status = 400 if request.method == "POST" else 200
+    status = 400 if request.method == "POST" and coupon_preview is None else 200
     if guests_refused and request.method == "POST":
         status = 403
-    return _checkout_page(store, product, row, quantity, form, fields, rules), status
+    page = _checkout_page(store, product, row, quantity, form, fields, rules, coupon_preview)
+    return page, status
 
 
-def _checkout_page(store, product, row, quantity, form, fields, rules) -> str:
+def _checkout_page(store, product, row, quantity, form, fields, rules, coupon_preview=None):
     customer = current_customer()
     return render_theme(
         "shop/checkout.html",
@@ -141,13 +148,37 @@ def _checkout_page(store, product, row, quantity, form, fields, rules) -> str:
         product=product,
         sku=row,
         quantity=quantity,
-        total_cents=row["price_cents"] * quantity,
+        total_cents=coupon_preview.total_cents if coupon_preview else row["price_cents"] * quantity,
+        coupon_preview=coupon_preview,
         form=form,
         fields=fields,
         asks_password=rules["query_password_policy"] != "off" and customer is None,
         password_required=rules["query_password_policy"] == "required",
         guests_refused=customer is None and not rules["guest_checkout"],
     )
+
+
+def _preview_coupon(store, sku_id: int, quantity: int, form: CheckoutForm, customer):
+    """The discount the typed code would give, or its reason on the field (None)."""
+    from app.catalog.models import Sku
+    from app.coupons import services as coupons
+
+    if not (form.coupon_code.data or "").strip():
+        form.coupon_code.errors.append(translate("Enter a coupon code."))
+        return None
+    try:
+        return coupons.preview(
+            store,
+            db.session.get(Sku, sku_id),
+            quantity,
+            form.coupon_code.data,
+            contact_email=form.contact_email.data or "",
+            contact_phone=form.contact_phone.data or "",
+            customer_id=customer.id if customer else None,
+        )
+    except coupons.CouponError as error:
+        form.coupon_code.errors.append(translate(error.message, **error.params))
+        return None
 
 
 def provider_choices(store, customer=None) -> list[tuple[str, str]]:
