@@ -527,7 +527,15 @@ def test_twenty_checkouts_racing_for_five_uses_get_five(app, make_store):
 
     # One customer in ten tabs at once: one use, however the limits of unpaid orders fall.
     mine = new_coupon(app, store, per_customer_limit=1)
-    won = race(app, store, sku, mine, [""] * 10, customer_id=4242)
+    with app.app_context(), tenant_context(store):
+        from app.customers.services import register_customer
+
+        buyer = register_customer(
+            email=f"tabs-{uuid.uuid4().hex[:6]}@example.com", password="pass-word1"
+        )
+        db.session.commit()
+        buyer_id = buyer.id
+    won = race(app, store, sku, mine, [""] * 10, customer_id=buyer_id)
     assert len(won) == 1
     assert coupon_state(app, store, mine) == (1, 1, {"reserved": 1})
 
@@ -538,7 +546,7 @@ def test_staff_see_coupons_but_only_owners_and_admins_change_them(app, shop, sit
     store, _ = shop
     code = new_coupon(app, store)
     with app.app_context(), tenant_context(store):
-        clerk = StaffUser(email="clerk@example.com", name="Clerk", role="staff")
+        clerk = StaffUser(email="clerk@example.com", name="Clerk", role="support")
         clerk.set_password("clerk-pass-1")
         db.session.add(clerk)
         db.session.commit()

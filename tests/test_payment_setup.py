@@ -5,12 +5,13 @@ platform sees orders across stores."""
 import re
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
+from app.cache import cache
 from app.extensions import db
 from app.merchant.services import update_checkout_settings
 from app.orders.models import Order
-from app.payments.config import configure, enabled_providers, stored_credentials
+from app.payments.config import CONFIG_VERSION, configure, enabled_providers, stored_credentials
 from app.payments.models import ProviderConfig
 from app.storefront.access import order_page_url
 from tenants.context import tenant_context
@@ -41,6 +42,10 @@ def checkout(shop, sku_id, **fields):
 
 
 def test_the_cli_configures_a_provider_and_keeps_secrets_sealed(app, runner, tmp_path):
+    with app.app_context():  # from no 易支付 settings (other tests may have configured one)
+        db.session.execute(delete(ProviderConfig).where(ProviderConfig.provider == "epay"))
+        db.session.commit()
+        cache().incr(CONFIG_VERSION)
     key_file = tmp_path / "key.txt"
     key_file.write_text("secret-md5-key")
     refused = runner.invoke(args=["payments", "configure", "epay", "--pid", "1001", "--enable"])
