@@ -91,6 +91,15 @@ class LocalCache:
     def set(self, key: str, value, ttl: int) -> None:
         self.set_bytes(key, json.dumps(value).encode(), ttl)
 
+    def add(self, key: str, value, ttl: int) -> bool:
+        """Set only if absent (or expired); True when this call set it."""
+        with self._lock:
+            item = self._data.get(key)
+            if item is not None and item[0] >= time.monotonic():
+                return False
+            self._data[key] = (time.monotonic() + ttl, json.dumps(value).encode())
+            return True
+
     def incr(self, key: str) -> int:
         with self._lock:
             self._versions[key] = self._versions.get(key, 0) + 1
@@ -131,6 +140,10 @@ class RedisCache:
 
     def set(self, key: str, value, ttl: int) -> None:
         self.redis.set(PREFIX + key, json.dumps(value), ex=ttl)
+
+    def add(self, key: str, value, ttl: int) -> bool:
+        """Set only if absent; True when this call set it (one winner across processes)."""
+        return bool(self.redis.set(PREFIX + key, json.dumps(value), ex=ttl, nx=True))
 
     def get_bytes(self, key: str) -> bytes | None:
         return self.redis.get(PREFIX + key)

@@ -15,13 +15,15 @@ from tests.support.catalog import add_keys, make_product
 from tests.support.staff import staff_client
 from tests.test_refunds import notify, open_payment
 
-# Endpoints anyone may reach: signing in and out, the owner's hand-off, accepting an invitation.
+# Endpoints anyone may reach: signing in and out, the owner's hand-off, accepting an invitation,
+# the platform's read-only view (its one-minute token is the check).
 OPEN_ENDPOINTS = {
     "merchant.login",
     "merchant.login_code",
     "merchant.logout",
     "merchant.welcome",
     "merchant.accept_invitation",
+    "merchant.view_as_platform",
 }
 
 # The matrix as the product defines it (a change to app/merchant/permissions.py must show here).

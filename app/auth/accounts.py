@@ -75,6 +75,11 @@ def load_account(login_id: str):
     user = None
     if kind in PLATFORM_LOGIN_KINDS and site.kind == PLATFORM:
         user = db.session.get(_platform_account_model(kind), int(rest))
+    elif kind == "viewer" and site.kind == STORE:
+        from app.auth import viewer
+
+        tenant = get_current_tenant()
+        return viewer.load(rest, tenant.id if tenant is not None else None)
     elif kind in STORE_LOGIN_KINDS and site.kind == STORE:
         tenant_id, _, user_id = rest.partition(":")
         tenant = get_current_tenant()

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from functools import wraps
 
+from flask import request
 from flask_login import current_user
 
 from app.auth.guards import login_required_for
 
 ALL_ROLES = frozenset({"owner", "admin", "support", "finance"})
+# A platform admin looking in read-only (app/auth/viewer.py): every page that only shows.
+VIEWER = "viewer"
 MANAGERS = frozenset({"owner", "admin"})
 
 # permission -> roles that have it. Owners have everything; admins everything but the plan's
@@ -44,6 +47,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "adjust_balances": MANAGERS,
     "answer_tickets": frozenset({"owner", "admin", "support"}),  # reply, escalate, reject
 }
+# What a platform viewer may look at (never a form that changes something: requires() refuses
+# a viewer anything but GET and HEAD whatever the permission).
+VIEWER_MAY = (
+    "view_dashboard", "view_orders", "view_catalog", "view_billing", "finance_view",
+    "view_audit", "view_tickets", "view_customers", "view_coupons",
+)  # fmt: skip
+for _permission in VIEWER_MAY:
+    PERMISSIONS[_permission] = PERMISSIONS[_permission] | {VIEWER}
+
+
+def is_viewer() -> bool:
+    """A platform admin looking in read-only."""
+    return current_user.is_authenticated and getattr(current_user, "role", None) == VIEWER
 
 
 def role_may(role: str | None, permission: str) -> bool:
@@ -71,7 +87,7 @@ def requires(permission: str):
     def decorator(view):
         @wraps(view)
         def checked(*args, **kwargs):
-            if not may(permission):
+            if not may(permission) or (is_viewer() and request.method not in ("GET", "HEAD")):
                 return _forbidden()
             return view(*args, **kwargs)
 

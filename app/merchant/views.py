@@ -17,7 +17,7 @@ from app.i18n import translate
 from app.merchant import services
 from app.merchant.forms import CheckoutSettingsForm, StoreSettingsForm
 from app.merchant.models import ROLE_LABELS, StaffUser
-from app.merchant.permissions import may, requires
+from app.merchant.permissions import is_viewer, may, requires
 from app.web.routing import SiteBlueprint
 from app.web.site import render_console
 from app.web.urls import tenant_url
@@ -42,7 +42,7 @@ add_account_routes(
 @bp.context_processor
 def _permissions():
     """`may(permission)` and the role names for every back-office template."""
-    return {"may": may, "role_labels": ROLE_LABELS}
+    return {"may": may, "role_labels": ROLE_LABELS, "viewer": is_viewer()}
 
 
 @bp.get("/welcome")
@@ -53,6 +53,25 @@ def welcome():
     if user is None:
         abort(404)
     sign_in(user)
+    return redirect(url_for("merchant.dashboard"))
+
+
+@bp.get("/view")
+@limiter.limit("30 per minute")
+def view_as_platform():
+    """Where the platform console sends an admin to look in read-only (a one-minute token)."""
+    from flask import session
+    from flask_login import login_user
+
+    from app.auth import viewer
+    from app.web.site import claim_session_for_site
+
+    looking = viewer.redeem(request.args.get("token", ""), current_tenant.id)
+    if looking is None:
+        abort(404)
+    session.clear()
+    login_user(looking)
+    claim_session_for_site()
     return redirect(url_for("merchant.dashboard"))
 
 

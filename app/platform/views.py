@@ -9,6 +9,7 @@ from app.auth.account_views import add_account_routes
 from app.auth.guards import login_required_for
 from app.auth.views import add_login_routes
 from app.billing.metrics import billing_metrics
+from app.extensions import db
 from app.fulfilment.queries import scorecards
 from app.i18n import N_, translate
 from app.platform import directory, insights, reviews
@@ -94,6 +95,28 @@ def store(slug: str):
         tenant_url=tenant_url,
         status_form=StatusChangeForm(),
     )
+
+
+@bp.post("/stores/<slug>/view")
+@platform_login_required
+def view_store(slug: str):
+    """Look at the store's back-office read-only: audited, then a one-minute token to its host."""
+    from flask_login import current_user
+    from flask_wtf import FlaskForm
+
+    from app.audit.services import record
+    from app.auth.viewer import viewer_token
+
+    tenant = provisioning.get_tenant(slug)
+    if tenant is None or tenant.status == "provisioning":
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    record("store.view_as_platform", actor=current_actor(), tenant_id=tenant.id,
+           target=f"store:{tenant.slug}")  # fmt: skip
+    db.session.commit()
+    token = viewer_token(tenant.id, current_user.id)
+    return redirect(tenant_url(provisioning.tenant_ref(tenant), f"/admin/view?token={token}"))
 
 
 @bp.post("/stores/<slug>/suspend")
