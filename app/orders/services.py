@@ -31,7 +31,8 @@ MAX_MANUAL_DELIVERY = 5000
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending_payment": frozenset({"paid", "expired", "cancelled"}),
     "paid": frozenset({"review", "fulfilling", "delivered", "failed", "refunded"}),
-    "review": frozenset({"fulfilling", "delivered", "refunded"}),
+    # review → paid: approved manual orders join the store's delivery queue.
+    "review": frozenset({"paid", "fulfilling", "delivered", "refunded"}),
     "fulfilling": frozenset({"delivered", "failed", "partially_refunded", "refunded"}),
     "delivered": frozenset({"refunded", "partially_refunded"}),
     "failed": frozenset({"refunded"}),
@@ -104,6 +105,27 @@ def _checked_account_fields(schema: list[dict], values: dict) -> dict:
     return checked
 
 
+def _refuse_risky_checkout(
+    tenant: TenantRef, amount_cents: int, email: str, phone: str, customer_id, client_ip: str
+) -> None:
+    """Risk rules before the order exists: a blocked checkout creates and reserves nothing.
+    (An order to be reviewed goes ahead; the payment holds it, see app.payments.services.)"""
+    from app.risk.engine import BLOCK
+    from app.risk.services import check_checkout
+
+    assessment = check_checkout(
+        tenant.id,
+        amount_cents=amount_cents,
+        email=email,
+        phone=phone,
+        customer_id=customer_id,
+        ip=client_ip,
+    )
+    if assessment.outcome == BLOCK:
+        reason = assessment.blocking
+        raise OrderError("sku_id", reason.message, **reason.params)
+
+
 def create_order(
     tenant: TenantRef,
     *,
@@ -160,6 +182,9 @@ def create_order(
 
     # The same pricing function as the page the customer saw; wholesale is snapshotted too.
     quoted = quote_skus(tenant, [sku])[sku.id].quote
+    _refuse_risky_checkout(
+        tenant, quoted.price_cents * quantity, contact_email, contact_phone, customer_id, client_ip
+    )
     now = utcnow()
     order = Order(
         order_no=new_order_no(now),
