@@ -136,8 +136,9 @@ def _increment(key: str, seconds: int) -> int:
 
 
 def _increment_in_database(key: str, seconds: int) -> int:
-    """INSERT … ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count, committed on its
-    own connection so a rolled-back checkout still counts and never holds the row."""
+    """INSERT … ON CONFLICT DO UPDATE SET count = count + 1 RETURNING count. On PostgreSQL it
+    commits on its own connection, so the row is never held while the checkout goes on; SQLite
+    (one writer at a time, the session already holding the write lock) counts in the session."""
     from tenants.engines import registry
 
     engine = registry().platform()
@@ -153,10 +154,16 @@ def _increment_in_database(key: str, seconds: int) -> int:
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.key], set_={"count": table.c.count + 1}
     ).returning(table.c.count)
+    sweep = delete(table).where(table.c.expires_at < now)
+    if engine.dialect.name != "postgresql":
+        count = db.session.execute(statement).scalar_one()
+        if random.random() < 0.01:  # old slots are worthless: sweep them now and then
+            db.session.execute(sweep)
+        return int(count)
     with engine.begin() as conn:
         count = conn.execute(statement).scalar_one()
-        if random.random() < 0.01:  # old slots are worthless: sweep them now and then
-            conn.execute(delete(table).where(table.c.expires_at < now))
+        if random.random() < 0.01:
+            conn.execute(sweep)
     return int(count)
 
 
