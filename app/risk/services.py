@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, or_, select
 
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import N_
 from app.orders.models import Order
 from app.risk import blacklist
 from app.risk.engine import BLOCK, Assessment, Facts, Hit, Limits, assess
@@ -235,3 +236,47 @@ def check_payment(tenant_id: int, order) -> Assessment:
         ),
     )
     return assess(facts, store_limits())
+
+
+class LimitsError(ValueError):
+    def __init__(self, field: str, message: str, **params):
+        super().__init__(message)
+        self.field, self.message, self.params = field, message, params
+
+
+def own_limits() -> dict[str, int | None]:
+    """The bound store's own limits as stored (None: the platform's applies)."""
+    from app.merchant.models import StoreSettings
+    from app.merchant.services import SETTINGS_ROW_ID
+
+    row = db.session.get(StoreSettings, SETTINGS_ROW_ID)
+    return {name: getattr(row, name, None) for name in STORE_LIMIT_FIELDS}
+
+
+STORE_LIMIT_FIELDS = (
+    "risk_order_max_cents",
+    "risk_daily_max_cents",
+    "risk_per_minute",
+    "risk_per_hour",
+    "risk_review_over_cents",
+)
+
+
+def save_own_limits(values: dict[str, int | None]) -> dict[str, int | None]:
+    """Store the bound store's own limits (caller commits). Each is positive or None; limits
+    looser than the platform's are kept but have no effect (Limits.stricter)."""
+    from app.merchant.models import StoreSettings
+    from app.merchant.services import SETTINGS_ROW_ID
+
+    for name in STORE_LIMIT_FIELDS:
+        value = values.get(name)
+        if value is not None and (not isinstance(value, int) or value <= 0):
+            raise LimitsError(name, N_("Enter a number above zero, or leave it empty."))
+    row = db.session.get(StoreSettings, SETTINGS_ROW_ID)
+    if row is None:
+        row = StoreSettings(id=SETTINGS_ROW_ID)
+        db.session.add(row)
+    before = {name: getattr(row, name) for name in STORE_LIMIT_FIELDS}
+    for name in STORE_LIMIT_FIELDS:
+        setattr(row, name, values.get(name))
+    return before
