@@ -24,10 +24,10 @@ def review_page(review_id: int, *, queue: str, tenant_id: int | None = None) -> 
     if review is None:
         abort(404)
     db.session.expunge(review)
+    db.session.remove()  # the store is read on its own connection, then bound
     store = tenant_by_id(review.tenant_id)
     if store is None:
         abort(404)
-    db.session.remove()
     with tenant_context(store):
         order = db.session.scalar(select(Order).where(Order.order_no == review.order_no))
         if order is None:
@@ -48,8 +48,9 @@ def decide(review_id: int, decision: str, *, queue: str, tenant_id: int | None =
     review = reviews.find(review_id, queue=queue, tenant_id=tenant_id)
     if review is None:
         abort(404)
-    store = tenant_by_id(review.tenant_id)
+    owner_id = review.tenant_id
     db.session.remove()
+    store = tenant_by_id(owner_id)
     actor = current_actor()
     note = (form.note.data or "").strip()
     with tenant_context(store):
