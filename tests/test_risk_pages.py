@@ -145,3 +145,24 @@ def test_blacklist_and_limits_forms_refuse_bad_input_and_change_nothing(app, mak
     with app.app_context(), tenant_context(store):
         row = db.session.get(StoreSettings, 1)
         assert (row.risk_order_max_cents, row.risk_per_minute) == (10050, 2)
+
+
+def test_a_blocked_checkout_in_the_browser_is_a_400_and_creates_no_order(app, make_store, site):
+    from app.orders.models import Order
+
+    store = make_store()
+    sku = card_sku(app, wholesale=1000, keys=2)
+    with app.app_context():
+        from app.audit.services import Actor
+        from app.risk.reviews import add_entry
+
+        add_entry(store.id, "email", "*@blocked.example", actor=Actor("store", 1, "o@x"))
+        db.session.commit()
+    shop = site(f"{store.slug}.kameng.test")
+    page = f"/checkout?sku={sku}&quantity=1"
+    sent = shop.submit(
+        page, {"contact_email": "me@blocked.example", "query_password": "lookup-1"}, action=page
+    )
+    assert sent.status_code == 400
+    with app.app_context(), tenant_context(store):
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 0
