@@ -326,3 +326,66 @@ def test_concurrent_checkouts_respect_the_per_minute_limit(app, backend, make_st
     for thread in threads:
         thread.join()
     assert (len(made), len(refused)) == (3, 7)
+
+
+def test_an_approved_manual_order_goes_to_the_stores_delivery_queue(app, make_store):
+    from tests.support.catalog import make_product
+
+    store = make_store()
+    sku = make_product(app, delivery_type="manual", skus=[(1000, 800)])["sku_ids"][0]
+    store_setting(app, store, risk_review_over_cents=999)
+    order_no, payment_no = open_payment(app, store, sku)
+    assert notify(app, payment_no) == "review"
+    review = review_of(app, store, order_no)
+    with app.app_context(), tenant_context(store):
+        assert reviews.approve(store, review.id, queue="store", actor=STORE_ACTOR) == "paid"
+    assert order_of(app, store, order_no).status == "paid"
+    with app.app_context():
+        assert verify() == []
+
+
+def test_two_reviewers_deciding_at_once_deliver_or_refund_exactly_once(app, backend, make_store):
+    if backend.name != "postgresql":
+        pytest.skip("row locks are what this proves")
+    store = make_store()
+    sku = card_sku(app, wholesale=1000, keys=3)
+    store_setting(app, store, risk_review_over_cents=999)
+    order_no, payment_no = open_payment(app, store, sku)
+    assert notify(app, payment_no) == "review"
+    review_id = review_of(app, store, order_no).id
+    results, barrier = [], threading.Barrier(4)
+
+    def decide(index):
+        with app.app_context(), tenant_context(store):
+            barrier.wait()
+            try:
+                if index % 2:
+                    reviews.reject(store, review_id, queue="store", actor=STORE_ACTOR)
+                    results.append("rejected")
+                else:
+                    reviews.approve(store, review_id, queue="store", actor=STORE_ACTOR)
+                    results.append("approved")
+            except reviews.ReviewRefused:
+                db.session.rollback()
+                results.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=decide, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results).count("refused") == 3
+    decided = review_of(app, store, order_no).status
+    assert order_of(app, store, order_no).status == (
+        "delivered" if decided == "approved" else "refunded"
+    )
+    expected = ["sold"] if decided == "approved" else []
+    assert key_statuses(app, store, order_no) == expected
+    with app.app_context():
+        refunds = db.session.scalar(
+            select(func.count()).select_from(Refund).where(Refund.order_no == order_no)
+        )
+        assert refunds == (1 if decided == "rejected" else 0)
+        assert verify() == []
