@@ -46,6 +46,9 @@ def test_a_store_approves_from_its_queue_and_sees_the_buyers_history(app, make_s
     # without the CSRF token nothing is decided
     assert client.post(f"/admin/risk/{review.id}", data={"decision": "approve"}).status_code == 400
     assert order_of(app, store, order_no).status == "review"
+    held = client.get(f"/admin/orders/{order_no}")
+    assert 'id="risk-review"' in held.text and f"/admin/risk/{review.id}" in held.text
+    assert "regular@example.com" not in page.text  # masked for the store, as on its order pages
     done = client.submit(f"/admin/risk/{review.id}", {"decision": "approve"})
     assert done.status_code == 302
     assert order_of(app, store, order_no).status == "delivered"

@@ -11,6 +11,7 @@ from app.audit.web import current_actor
 from app.db import utcnow
 from app.extensions import db
 from app.i18n import translate
+from app.merchant.order_views import _mask_contact as mask_contact
 from app.merchant.views import bp, store_login_required
 from app.money import parse_decimal_to_units, to_decimal
 from app.orders.models import STATUS_LABELS
@@ -88,6 +89,7 @@ def risk_review(review_id: int):
         action=url_for("merchant.decide_risk_review", review_id=review_id),
         back=url_for("merchant.risk_queue"),
         layout="merchant/_layout.html",
+        mask=mask_contact,
         status_labels=STATUS_LABELS,
         now=utcnow(),
     )

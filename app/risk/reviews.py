@@ -83,6 +83,13 @@ def find(review_id: int, *, queue: str, tenant_id: int | None = None) -> RiskRev
     return review
 
 
+def of_order(tenant_id: int, order_no: str) -> RiskReview | None:
+    """The order's review, if it was ever held (for the order pages)."""
+    return db.session.scalar(
+        select(RiskReview).where(RiskReview.tenant_id == tenant_id, RiskReview.order_no == order_no)
+    )
+
+
 def customer_history(order: Order, limit: int = 20) -> list[Order]:
     """The buyer's other orders in the order's store (bound): same e-mail, phone or account."""
     conditions = []
