@@ -389,3 +389,38 @@ def test_two_reviewers_deciding_at_once_deliver_or_refund_exactly_once(app, back
         )
         assert refunds == (1 if decided == "rejected" else 0)
         assert verify() == []
+
+
+def test_a_held_top_up_is_submitted_only_after_approval(app, backend, make_store, simulator):
+    from app.fulfilment.models import Topup
+    from app.payments.services import start_payment
+    from tests.support.topups import simulated_supplier, topup_product
+    from tests.test_jobs import wait_for_jobs
+
+    store = make_store()
+    supplier = simulated_supplier(app, simulator)
+    sku = topup_product(app, [(supplier, "CM10")])["sku_ids"][0]
+    store_setting(app, store, risk_review_over_cents=1)
+    with app.app_context(), tenant_context(store):
+        order = create_order(
+            store, sku_id=sku, quantity=1, contact_email="topup@example.com",
+            account_fields={"account": "13800138000"},
+        )  # fmt: skip
+        payment = start_payment(store, order, "sandbox", return_url="http://example.invalid/")
+        order_no, payment_no = order.order_no, payment.payment_no
+    assert notify(app, payment_no) == "review"
+
+    def topups():
+        with app.app_context():
+            return db.session.scalars(select(Topup.status).where(Topup.order_no == order_no)).all()
+
+    assert topups() == []  # nothing bought from the supplier while held
+    review = review_of(app, store, order_no)
+    with app.app_context(), tenant_context(store):
+        assert reviews.approve(store, review.id, queue="store", actor=STORE_ACTOR) == ("fulfilling")
+    with app.app_context():
+        wait_for_jobs(app, backend)
+    assert topups() == ["success"]
+    assert order_of(app, store, order_no).status == "delivered"
+    with app.app_context():
+        assert verify() == []
