@@ -424,3 +424,21 @@ def test_a_held_top_up_is_submitted_only_after_approval(app, backend, make_store
     assert order_of(app, store, order_no).status == "delivered"
     with app.app_context():
         assert verify() == []
+
+
+@pytest.mark.parametrize("whose", ["store", "platform"])
+def test_blacklisted_between_checkout_and_payment_is_held_for_the_lists_owner(
+    app, make_store, whose
+):
+    store = make_store()
+    sku = card_sku(app, wholesale=1000, keys=2)
+    email = f"late-{uuid.uuid4().hex[:6]}@example.com"
+    order_no, payment_no = open_payment(app, store, sku, email=email)
+    list_entry(app, store.id if whose == "store" else None, "email", email)
+    assert notify(app, payment_no) == "review"  # the money is in: a person decides
+    review = review_of(app, store, order_no)
+    assert review.queue == whose and [r["code"] for r in review.reasons] == ["blacklist_email"]
+    assert key_statuses(app, store, order_no) == ["reserved"]
+    with app.app_context():
+        db.session.execute(db.delete(BlacklistEntry).where(BlacklistEntry.value == email))
+        db.session.commit()

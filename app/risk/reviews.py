@@ -20,7 +20,7 @@ from app.inventory import services as inventory
 from app.orders.models import Order
 from app.orders.services import email_delivery, order_ref, transition
 from app.risk import blacklist
-from app.risk.engine import PLATFORM, STORE, Assessment
+from app.risk.engine import BLOCK, PLATFORM, STORE, Assessment
 from app.risk.models import BlacklistEntry, RiskReview
 from tenants.context import TenantRef
 
@@ -36,9 +36,12 @@ class ReviewRefused(ValueError):
 
 def hold_for_review(tenant: TenantRef, order: Order, assessment: Assessment) -> RiskReview:
     """Move a paid order to review and queue it (in the payment's transaction). A payment that
-    the checkout rules would now block (blacklisted since) is held for the platform too: the
-    money is in, so a person decides."""
-    queue = assessment.queue or PLATFORM
+    the checkout rules would now block (blacklisted since) is held as well: the
+    money is in, so a person decides (the store, when only its own list matched)."""
+    queue = assessment.queue
+    if queue is None:  # would have been blocked: the owner of the blocking rules decides
+        blocking = [r for r in assessment.reasons if r.action == BLOCK]
+        queue = STORE if blocking and all(r.queue == STORE for r in blocking) else PLATFORM
     transition(order, "review", note=", ".join(r.code for r in assessment.reasons))
     review = RiskReview(
         tenant_id=tenant.id,

@@ -7,6 +7,7 @@ app.risk.engine.assess(). Nothing here needs a Flask request.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from datetime import timedelta
@@ -21,6 +22,8 @@ from app.orders.models import Order
 from app.risk import blacklist
 from app.risk.engine import BLOCK, Assessment, Facts, Hit, Limits, assess
 from app.risk.models import BlacklistEntry, VelocityCounter
+
+log = logging.getLogger(__name__)
 
 # Orders that count towards the daily totals: everything not abandoned or given back.
 COUNTED_STATUSES = ("pending_payment", "paid", "review", "fulfilling", "delivered")
@@ -129,10 +132,15 @@ def _increment(key: str, seconds: int) -> int:
 
     store = cache()
     if isinstance(store, RedisCache):
-        pipe = store.redis.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, seconds + 60)
-        return int(pipe.execute()[0])
+        from redis.exceptions import RedisError
+
+        try:
+            pipe = store.redis.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, seconds + 60)
+            return int(pipe.execute()[0])
+        except (RedisError, OSError):  # Redis away: count in the database, keep selling
+            log.warning("velocity counter %s: Redis unavailable, using the database", key)
     return _increment_in_database(key, seconds)
 
 
