@@ -3,7 +3,18 @@
 import pytest
 
 from app.risk import blacklist
-from app.risk.engine import ALLOW, BLOCK, PLATFORM, REVIEW, STORE, Facts, Hit, Limits, assess
+from app.risk.engine import (
+    ALLOW,
+    BLOCK,
+    CHALLENGE,
+    PLATFORM,
+    REVIEW,
+    STORE,
+    Facts,
+    Hit,
+    Limits,
+    assess,
+)
 
 LIMITS = Limits()
 
@@ -161,3 +172,19 @@ def test_phone_and_customer_entries():
 def test_invalid_entries_are_refused(kind, value):
     with pytest.raises(blacklist.InvalidEntry):
         blacklist.normalise(kind, value)
+
+
+def test_the_captcha_challenge_from_the_stores_threshold_until_solved():
+    limits = Limits(challenge_per_minute=2)
+    assert assess(Facts(amount_cents=100, ip_last_minute=2), limits).outcome == ALLOW
+    asked = assess(Facts(amount_cents=100, contact_last_minute=3), limits)
+    assert asked.outcome == CHALLENGE and codes(asked) == ["challenge_minute"]
+    solved = Facts(amount_cents=100, ip_last_minute=3, challenge_passed=True)
+    assert assess(solved, limits).outcome == ALLOW
+    # blocking still wins; a challenge comes before any review
+    over = Facts(amount_cents=100, ip_last_minute=LIMITS.ip_per_minute + 1)
+    assert assess(over, limits).outcome == BLOCK
+    big = Facts(amount_cents=300_000, day_contact_cents=300_000, ip_last_minute=3)
+    assert assess(big, limits).outcome == CHALLENGE
+    assert assess(Facts(amount_cents=100, ip_last_minute=99), LIMITS).outcome == BLOCK
+    assert assess(Facts(amount_cents=100, ip_last_minute=4), LIMITS).outcome == ALLOW  # off

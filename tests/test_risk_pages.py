@@ -3,6 +3,7 @@ queue (age, reasons, the buyer's history), decide with CSRF-protected forms, kee
 limits; another store gets 404 on anything that is not its own."""
 
 import re
+import uuid
 
 from sqlalchemy import func, select
 
@@ -169,3 +170,33 @@ def test_a_blocked_checkout_in_the_browser_is_a_400_and_creates_no_order(app, ma
     assert sent.status_code == 400
     with app.app_context(), tenant_context(store):
         assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_a_store_can_ask_for_a_captcha_and_the_solved_one_lets_the_order_through(
+    app, make_store, site, monkeypatch
+):
+    from app.orders.models import Order
+    from app.risk import captcha
+
+    store = make_store()
+    sku = card_sku(app, wholesale=1000, keys=5)
+    store_setting(app, store, risk_challenge_per_minute=1)
+    shop = site(f"{store.slug}.kameng.test")
+    page = f"/checkout?sku={sku}&quantity=1"
+
+    def buy(**extra):
+        email = f"c-{uuid.uuid4().hex[:6]}@example.com"  # the same IP: its count asks
+        data = {"contact_email": email, "query_password": "lookup-1", **extra}
+        return shop.submit(page, data, action=page)
+
+    assert buy().status_code == 302  # the first order of the minute: no captcha
+    asked = buy()
+    assert asked.status_code == 400 and 'name="captcha"' in asked.text
+    monkeypatch.setattr(captcha, "new_code", lambda: "ACE47")
+    picture = shop.get("/captcha.png")
+    assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")
+    assert buy(captcha="WRONG").status_code == 400  # and the answer is used up
+    shop.get("/captcha.png")
+    assert buy(captcha="ace47").status_code == 302
+    with app.app_context(), tenant_context(store):
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 2

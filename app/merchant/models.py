@@ -55,4 +55,5 @@ class StoreSettings(TenantModel):
     risk_per_minute: Mapped[int | None] = mapped_column(Integer)
     risk_per_hour: Mapped[int | None] = mapped_column(Integer)
     risk_review_over_cents: Mapped[int | None] = mapped_column(BigInteger)
+    risk_challenge_per_minute: Mapped[int | None] = mapped_column(Integer)  # captcha from here
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

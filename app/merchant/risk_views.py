@@ -31,6 +31,7 @@ LIMIT_FIELDS = {
     "per_minute": ("risk_per_minute", False),
     "per_hour": ("risk_per_hour", False),
     "review_over": ("risk_review_over_cents", True),
+    "challenge_from": ("risk_challenge_per_minute", False),
 }
 
 

@@ -106,11 +106,17 @@ def _checked_account_fields(schema: list[dict], values: dict) -> dict:
 
 
 def _refuse_risky_checkout(
-    tenant: TenantRef, amount_cents: int, email: str, phone: str, customer_id, client_ip: str
+    tenant: TenantRef,
+    amount_cents: int,
+    email: str,
+    phone: str,
+    customer_id,
+    client_ip: str,
+    challenge_passed: bool | None,
 ) -> None:
     """Risk rules before the order exists: a blocked checkout creates and reserves nothing.
     (An order to be reviewed goes ahead; the payment holds it, see app.payments.services.)"""
-    from app.risk.engine import BLOCK
+    from app.risk.engine import BLOCK, CHALLENGE
     from app.risk.services import check_checkout
 
     assessment = check_checkout(
@@ -120,10 +126,14 @@ def _refuse_risky_checkout(
         phone=phone,
         customer_id=customer_id,
         ip=client_ip,
+        # None: the caller cannot show a captcha (services, API), so none is asked for.
+        challenge_passed=challenge_passed is not False,
     )
     if assessment.outcome == BLOCK:
         reason = assessment.blocking
         raise OrderError("sku_id", reason.message, **reason.params)
+    if assessment.outcome == CHALLENGE:
+        raise OrderError("captcha", N_("Type the characters in the picture to continue."))
 
 
 def create_order(
@@ -137,6 +147,7 @@ def create_order(
     customer_id: int | None = None,
     client_ip: str = "",
     account_fields: dict | None = None,
+    challenge_passed: bool | None = None,
 ) -> Order:
     """Price a SKU for this store, reserve its stock and open an unpaid order (one transaction).
 
@@ -183,7 +194,13 @@ def create_order(
     # The same pricing function as the page the customer saw; wholesale is snapshotted too.
     quoted = quote_skus(tenant, [sku])[sku.id].quote
     _refuse_risky_checkout(
-        tenant, quoted.price_cents * quantity, contact_email, contact_phone, customer_id, client_ip
+        tenant,
+        quoted.price_cents * quantity,
+        contact_email,
+        contact_phone,
+        customer_id,
+        client_ip,
+        challenge_passed,
     )
     now = utcnow()
     order = Order(

@@ -1,9 +1,9 @@
 """The rules engine: facts about one order in, a score with reasons and an outcome out.
 
 Pure on purpose (no database, no clock, no Flask) so every rule can be tested at its boundary.
-A reason either blocks (no order; the buyer sees its message), or sends the order to a review
-queue (the platform's for anti-money-laundering, the store's for its own threshold); with no
-reason the order is allowed.
+A reason either blocks (no order; the buyer sees its message), asks for a captcha first
+(challenge, checkout only), or sends the order to a review queue (the platform's for
+anti-money-laundering, the store's for its own threshold); with no reason the order is allowed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from app.i18n import N_
 
-BLOCK, REVIEW, ALLOW = "block", "review", "allow"
+BLOCK, CHALLENGE, REVIEW, ALLOW = "block", "challenge", "review", "allow"
 PLATFORM, STORE = "platform", "store"
 
 
@@ -31,6 +31,8 @@ class Limits:
     aml_order_cents: int = 200_000
     aml_daily_cents: int = 500_000
     store_review_over_cents: int | None = None
+    # A store's own: from this many orders per minute (IP or contact), a captcha first.
+    challenge_per_minute: int | None = None
 
     def stricter(self, **own: int | None) -> Limits:
         """These limits with a store's own ones applied where they are lower (never looser)."""
@@ -65,12 +67,13 @@ class Facts:
     contact_last_minute: int = 0
     contact_last_hour: int = 0
     blacklist_hits: tuple[Hit, ...] = ()
+    challenge_passed: bool = False  # the buyer solved the captcha (or none can be shown)
 
 
 @dataclass(frozen=True)
 class Reason:
     code: str
-    action: str  # block | review
+    action: str  # block | challenge | review
     queue: str  # platform | store (whose rule it is)
     weight: int
     message: str
@@ -150,6 +153,21 @@ def assess(facts: Facts, limits: Limits) -> Assessment:
                 count=count,
                 max=limit,
             )
+    recent = max(facts.ip_last_minute, facts.contact_last_minute)
+    if (
+        limits.challenge_per_minute is not None
+        and recent > limits.challenge_per_minute
+        and not facts.challenge_passed
+    ):
+        add(
+            "challenge_minute",
+            CHALLENGE,
+            STORE,
+            20,
+            N_("Type the characters in the picture to continue."),
+            count=recent,
+            max=limits.challenge_per_minute,
+        )
     if facts.amount_cents >= limits.aml_order_cents:
         add(
             "aml_order", REVIEW, PLATFORM, 50, N_("Large order"), min=_money(limits.aml_order_cents)
@@ -178,6 +196,8 @@ def assess(facts: Facts, limits: Limits) -> Assessment:
     score = min(100, sum(r.weight for r in reasons))
     if any(r.action == BLOCK for r in reasons):
         return Assessment(score, BLOCK, None, tuple(reasons))
+    if any(r.action == CHALLENGE for r in reasons):
+        return Assessment(score, CHALLENGE, None, tuple(reasons))
     review = [r for r in reasons if r.action == REVIEW]
     if review:
         queue = PLATFORM if any(r.queue == PLATFORM for r in review) else STORE

@@ -39,3 +39,4 @@ class RiskLimitsForm(FlaskForm):
     per_minute = StringField(_l("Orders per minute per buyer (IP or contact)"))
     per_hour = StringField(_l("Orders per hour per buyer (IP or contact)"))
     review_over = StringField(_l("Hold orders above this amount for my review"))
+    challenge_from = StringField(_l("Ask for a captcha above this many orders per minute"))

@@ -65,6 +65,7 @@ def store_limits() -> Limits:
         ip_per_hour=row.risk_per_hour,
         contact_per_hour=row.risk_per_hour,
         store_review_over_cents=row.risk_review_over_cents,
+        challenge_per_minute=row.risk_challenge_per_minute,
     )
 
 
@@ -184,6 +185,7 @@ def check_checkout(
     phone: str,
     customer_id: int | None,
     ip: str,
+    challenge_passed: bool = True,
 ) -> Assessment:
     """The decision before an order is created. The velocity counters move only when nothing
     else blocks (a refused order for too much money does not also use up the buyer's quota)."""
@@ -199,6 +201,7 @@ def check_checkout(
         blacklist_hits=blacklist_hits(
             tenant_id, ip=ip, email=email, phone=phone, customer_id=customer_id
         ),
+        challenge_passed=challenge_passed,
     )
     first = assess(facts, limits)
     if first.outcome == BLOCK:
@@ -267,6 +270,7 @@ STORE_LIMIT_FIELDS = (
     "risk_per_minute",
     "risk_per_hour",
     "risk_review_over_cents",
+    "risk_challenge_per_minute",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, redirect, request
+from flask import abort, make_response, redirect, request, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -30,6 +30,7 @@ from app.orders.services import (
 from app.payments.models import Payment
 from app.payments.providers import ProviderError, ProviderUnavailable
 from app.payments.services import delivered_keys, offered_providers, start_payment
+from app.risk import captcha
 from app.storefront import catalog
 from app.storefront.access import order_page_url, order_token, token_matches
 from app.storefront.qr import qr_svg
@@ -76,6 +77,7 @@ def checkout():
     if form.provider.data is None and form.provider.choices:
         form.provider.data = form.provider.choices[0][0]
     fields = product["input_schema"]
+    show_captcha = False
     rules = catalog.store_profile(store)
     asks_password = rules["query_password_policy"] != "off" and customer is None
     guests_refused = customer is None and not rules["guest_checkout"]
@@ -97,6 +99,7 @@ def checkout():
             (getattr(form, field).errors if field else form.form_errors).append(translate(message))
             return _checkout_page(store, product, row, quantity, form, fields, rules), 400
         try:
+            challenge_passed = captcha.solved(session, request.form.get("captcha", ""))
             order = create_order(
                 store,
                 sku_id=row["id"],
@@ -107,8 +110,10 @@ def checkout():
                 customer_id=customer.id if customer else None,
                 client_ip=client_ip(),
                 account_fields=account,
+                challenge_passed=challenge_passed,
             )
         except OrderError as error:
+            show_captcha = error.field == "captcha"
             target = getattr(form, error.field, None)
             message = translate(error.message, **error.params)
             if target is not None:
@@ -120,10 +125,20 @@ def checkout():
     status = 400 if request.method == "POST" else 200
     if guests_refused and request.method == "POST":
         status = 403
-    return _checkout_page(store, product, row, quantity, form, fields, rules), status
+    return _checkout_page(store, product, row, quantity, form, fields, rules, show_captcha), status
 
 
-def _checkout_page(store, product, row, quantity, form, fields, rules) -> str:
+@bp.get("/captcha.png")
+@limiter.limit("60 per minute")
+def captcha_picture():
+    """The checkout's captcha (asked for by the store's risk rules); a new one on each load."""
+    response = make_response(captcha.issue(session))
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _checkout_page(store, product, row, quantity, form, fields, rules, show_captcha=False):
     customer = current_customer()
     return render_theme(
         "shop/checkout.html",
@@ -137,6 +152,7 @@ def _checkout_page(store, product, row, quantity, form, fields, rules) -> str:
         asks_password=rules["query_password_policy"] != "off" and customer is None,
         password_required=rules["query_password_policy"] == "required",
         guests_refused=customer is None and not rules["guest_checkout"],
+        show_captcha=show_captcha,
     )
 
 

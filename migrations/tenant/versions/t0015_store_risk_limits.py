@@ -1,4 +1,5 @@
-"""Store settings: the store's own (stricter) risk limits and its review threshold.
+"""Store settings: the store's own (stricter) risk limits, its review threshold and when
+to ask for a captcha.
 
 Revision ID: t0015
 Revises: t0014
@@ -19,6 +20,7 @@ COLUMNS = (
     ("risk_per_minute", sa.Integer()),
     ("risk_per_hour", sa.Integer()),
     ("risk_review_over_cents", sa.BigInteger()),
+    ("risk_challenge_per_minute", sa.Integer()),
 )
 
 
