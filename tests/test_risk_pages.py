@@ -98,6 +98,8 @@ def test_the_platform_rejects_refunds_and_blacklists(
     )
     assert answer.status_code == 302
     assert order_of(app, store, order_no).status == "refunded"
+    decided = apex.get(f"/platform/orders/{order_no}")
+    assert decided.status_code == 200 and 'data-review-status="rejected"' in decided.text
     with app.app_context():
         entry = db.session.scalar(
             select(BlacklistEntry).where(
