@@ -76,7 +76,7 @@ def decide(review_id: int, decision: str, *, queue: str, tenant_id: int | None =
         finally:
             db.session.remove()
     flash(
-        translate("Approved: the order is delivered.")
+        translate("Approved: the order is released for delivery.")
         if decision == "approve"
         else translate("Rejected: the order is refunded."),
         "success",
