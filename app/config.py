@@ -148,6 +148,22 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "REQUIRE_OWNER_TWO_FACTOR": _env_bool(
             "REQUIRE_OWNER_TWO_FACTOR", not database_url.startswith("sqlite")
         ),
+        # Risk control (CNY cents and counts): one order at most RISK_ORDER_MAX_CENTS; per rolling
+        # 24 hours at most the daily maxima per contact (e-mail/phone), customer account and IP;
+        # at most RISK_*_PER_MINUTE / _PER_HOUR orders per IP and per contact (Redis counters
+        # when REDIS_URL is set, the database otherwise). Orders from RISK_AML_ORDER_CENTS, or
+        # taking a contact's day to RISK_AML_DAILY_CENTS, are held for the platform's review.
+        # Stores may set stricter limits of their own (/admin/risk), never looser ones.
+        "RISK_ORDER_MAX_CENTS": _env_int("RISK_ORDER_MAX_CENTS", 500_000),
+        "RISK_DAILY_MAX_CONTACT_CENTS": _env_int("RISK_DAILY_MAX_CONTACT_CENTS", 2_000_000),
+        "RISK_DAILY_MAX_CUSTOMER_CENTS": _env_int("RISK_DAILY_MAX_CUSTOMER_CENTS", 2_000_000),
+        "RISK_DAILY_MAX_IP_CENTS": _env_int("RISK_DAILY_MAX_IP_CENTS", 5_000_000),
+        "RISK_IP_PER_MINUTE": _env_int("RISK_IP_PER_MINUTE", 5),
+        "RISK_IP_PER_HOUR": _env_int("RISK_IP_PER_HOUR", 30),
+        "RISK_CONTACT_PER_MINUTE": _env_int("RISK_CONTACT_PER_MINUTE", 3),
+        "RISK_CONTACT_PER_HOUR": _env_int("RISK_CONTACT_PER_HOUR", 20),
+        "RISK_AML_ORDER_CENTS": _env_int("RISK_AML_ORDER_CENTS", 200_000),
+        "RISK_AML_DAILY_CENTS": _env_int("RISK_AML_DAILY_CENTS", 500_000),
         "TESTING": False,
     }
     config.update(overrides)

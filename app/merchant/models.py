@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.auth.accounts import Account
@@ -82,4 +82,12 @@ class StoreSettings(TenantModel):
     # optional or off (then guests find orders through e-mailed links only).
     guest_checkout: Mapped[bool] = mapped_column(Boolean, default=True)
     query_password_policy: Mapped[str] = mapped_column(String(10), default="optional")
+    # Risk: the store's own limits, applied only where stricter than the platform's (None: the
+    # platform's), and orders above `risk_review_over_cents` held for the store's own review.
+    risk_order_max_cents: Mapped[int | None] = mapped_column(BigInteger)
+    risk_daily_max_cents: Mapped[int | None] = mapped_column(BigInteger)
+    risk_per_minute: Mapped[int | None] = mapped_column(Integer)
+    risk_per_hour: Mapped[int | None] = mapped_column(Integer)
+    risk_review_over_cents: Mapped[int | None] = mapped_column(BigInteger)
+    risk_challenge_per_minute: Mapped[int | None] = mapped_column(Integer)  # captcha from here
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

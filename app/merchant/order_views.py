@@ -26,6 +26,7 @@ from app.orders.services import (
 from app.payments.models import PAYMENT_STATUS_LABELS, REFUND_STATUS_LABELS, Payment
 from app.payments.providers import known_providers
 from app.payments.refunds import REFUNDABLE, RefundError, request_refund
+from app.risk import reviews as risk_reviews
 from app.web.order_actions import deliver_by_hand, refund_at_gateway
 from app.web.site import render_console
 from app.web.urls import tenant_url
@@ -113,6 +114,7 @@ def order_detail(order_no: str):
     return render_console(
         "merchant/order.html",
         topups=topups,
+        risk_review=risk_reviews.of_order(store.id, order_no),
         topup_suppliers=supplier_names(topups),
         topup_labels=TOPUP_LABELS,
         store=store,

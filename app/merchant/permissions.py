@@ -46,12 +46,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_customers": frozenset({"owner", "admin", "support"}),  # tags, notes, block
     "adjust_balances": MANAGERS,
     "answer_tickets": frozenset({"owner", "admin", "support"}),  # reply, escalate, reject
+    "view_risk": MANAGERS,
+    "manage_risk": MANAGERS,  # decide held orders, blacklist, limits
 }
 # What a platform viewer may look at (never a form that changes something: requires() refuses
 # a viewer anything but GET and HEAD whatever the permission).
 VIEWER_MAY = (
     "view_dashboard", "view_orders", "view_catalog", "view_billing", "finance_view",
-    "view_audit", "view_tickets", "view_customers", "view_coupons",
+    "view_audit", "view_tickets", "view_customers", "view_coupons", "view_risk",
 )  # fmt: skip
 for _permission in VIEWER_MAY:
     PERMISSIONS[_permission] = PERMISSIONS[_permission] | {VIEWER}

@@ -32,7 +32,8 @@ MAX_MANUAL_DELIVERY = 5000
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending_payment": frozenset({"paid", "expired", "cancelled"}),
     "paid": frozenset({"review", "fulfilling", "delivered", "failed", "refunded"}),
-    "review": frozenset({"fulfilling", "delivered", "refunded"}),
+    # review → paid: approved manual orders join the store's delivery queue.
+    "review": frozenset({"paid", "fulfilling", "delivered", "refunded"}),
     "fulfilling": frozenset({"delivered", "failed", "partially_refunded", "refunded"}),
     "delivered": frozenset({"refunded", "partially_refunded"}),
     "failed": frozenset({"refunded"}),
@@ -105,6 +106,37 @@ def _checked_account_fields(schema: list[dict], values: dict) -> dict:
     return checked
 
 
+def _refuse_risky_checkout(
+    tenant: TenantRef,
+    amount_cents: int,
+    email: str,
+    phone: str,
+    customer_id,
+    client_ip: str,
+    challenge_passed: bool | None,
+) -> None:
+    """Risk rules before the order exists: a blocked checkout creates and reserves nothing.
+    (An order to be reviewed goes ahead; the payment holds it, see app.payments.services.)"""
+    from app.risk.engine import BLOCK, CHALLENGE
+    from app.risk.services import check_checkout
+
+    assessment = check_checkout(
+        tenant.id,
+        amount_cents=amount_cents,
+        email=email,
+        phone=phone,
+        customer_id=customer_id,
+        ip=client_ip,
+        # None: the caller cannot show a captcha (services, API), so none is asked for.
+        challenge_passed=challenge_passed is not False,
+    )
+    if assessment.outcome == BLOCK:
+        reason = assessment.blocking
+        raise OrderError("sku_id", reason.message, **reason.params)
+    if assessment.outcome == CHALLENGE:
+        raise OrderError("captcha", N_("Type the characters in the picture to continue."))
+
+
 def create_order(
     tenant: TenantRef,
     *,
@@ -117,6 +149,7 @@ def create_order(
     client_ip: str = "",
     account_fields: dict | None = None,
     coupon_code: str = "",
+    challenge_passed: bool | None = None,
 ) -> Order:
     """Price a SKU for this store, reserve its stock and open an unpaid order (one transaction).
 
@@ -167,6 +200,15 @@ def create_order(
     # The same pricing function as the page the customer saw; wholesale is snapshotted too.
     # A signed-in customer's level discount is applied by the same engine (never below wholesale).
     quoted = quote_skus(tenant, [sku], discount_bp=discount_bp_for(customer_id))[sku.id].quote
+    _refuse_risky_checkout(
+        tenant,
+        quoted.price_cents * quantity,
+        contact_email,
+        contact_phone,
+        customer_id,
+        client_ip,
+        challenge_passed,
+    )
     now = utcnow()
     order = Order(
         order_no=new_order_no(now),

@@ -44,6 +44,9 @@ from app.payments.refunds import (
     unmatched_ledger_key,
 )
 from app.referrals import services as referrals
+from app.risk.engine import ALLOW
+from app.risk.reviews import hold_for_review
+from app.risk.services import check_payment
 from app.web.urls import platform_url
 from tenants.context import TenantRef
 
@@ -186,8 +189,9 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
 
 
 def settle_order_payment(tenant: TenantRef, order: Order, payment: Payment) -> str:
-    """The money is in (a gateway's, or the customer's balance): record it, then deliver what
-    can be delivered right now. Runs on the locked order in the caller's transaction."""
+    """The money is in (a gateway's, or the customer's balance): record it, check the risk
+    rules again, then deliver what can be delivered right now (or hold the order for review).
+    Runs on the locked order in the caller's transaction."""
     ref = order_ref(tenant.id, order.order_no)
     order.payment_no, order.payment_provider = payment.payment_no, payment.provider
     if order.status == "expired":
@@ -213,6 +217,17 @@ def settle_order_payment(tenant: TenantRef, order: Order, payment: Payment) -> s
     order.paid_at = utcnow()
     _post_paid(tenant, order, payment)
     levels.refresh_spend(order.customer_id)
+    assessment = check_payment(tenant.id, order)
+    if assessment.outcome != ALLOW:
+        hold_for_review(tenant, order, assessment)  # the keys stay reserved for the order
+        return "review"
+    return deliver_paid(tenant, order)
+
+
+def deliver_paid(tenant: TenantRef, order: Order) -> str:
+    """Deliver a paid order (or one released from review) as far as can be done right now:
+    card keys at once, top-ups queued for the workers, manual items to the store's queue."""
+    ref = order_ref(tenant.id, order.order_no)
     if all(item.delivery_type == "card_key" for item in order.items):
         inventory.sell_keys(ref)
         transition(order, "delivered", note="card keys delivered")
@@ -221,6 +236,8 @@ def settle_order_payment(tenant: TenantRef, order: Order, payment: Payment) -> s
     if any(item.delivery_type == "direct_topup" for item in order.items):
         queue_topups(tenant, order)  # the order moves to fulfilling; workers take it from here
         return "fulfilling"
+    if order.status == "review":
+        transition(order, "paid", note="released from review")
     return "paid"  # manual items: the store's delivery queue
 
 

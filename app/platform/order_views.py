@@ -16,6 +16,7 @@ from app.orders.models import STATUS_LABELS, Order, OrderIndex
 from app.payments.models import PAYMENT_STATUS_LABELS, REFUND_STATUS_LABELS, Payment, Refund
 from app.payments.refunds import REFUNDABLE, RefundError, request_refund
 from app.platform.views import bp, platform_login_required
+from app.risk import reviews as risk_reviews
 from app.web.order_actions import deliver_by_hand, refund_at_gateway
 from app.web.site import render_console
 from tenants.context import tenant_context
@@ -98,6 +99,7 @@ def order_detail(order_no: str):
         page = render_console(
             "platform/order.html",
             store=store,
+            risk_review=risk_reviews.of_order(store.id, order_no),
             order=order,
             payments=payments,
             topups=topups,

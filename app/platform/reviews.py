@@ -13,6 +13,7 @@ from datetime import datetime
 
 from app.i18n import N_
 from app.kyc import services as kyc
+from app.risk import reviews as risk_reviews
 from app.supplier_portal import services as supplier_portal
 from app.tickets import services as tickets
 from app.withdrawals import services as withdrawals
@@ -63,6 +64,12 @@ QUEUES = (
         N_("Cost proposals"),
         "platform.cost_proposals",
         supplier_portal.proposals_backlog,
+    ),
+    Queue(
+        "risk",
+        N_("Risky orders"),
+        "platform.risk_queue",
+        risk_reviews.platform_backlog,
     ),
 )
 

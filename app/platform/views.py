@@ -151,5 +151,6 @@ import app.platform.catalog_views  # noqa: E402, F401
 import app.platform.finance_views  # noqa: E402, F401
 import app.platform.order_views  # noqa: E402, F401
 import app.platform.payment_views  # noqa: E402, F401
+import app.platform.risk_views  # noqa: E402, F401
 import app.platform.supplier_views  # noqa: E402, F401
 import app.platform.ticket_views  # noqa: E402, F401

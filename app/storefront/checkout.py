@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, redirect, request
+from flask import abort, make_response, redirect, request, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -32,6 +32,7 @@ from app.orders.services import (
 from app.payments.models import Payment
 from app.payments.providers import ProviderError, ProviderUnavailable
 from app.payments.services import delivered_keys, offered_providers, start_payment
+from app.risk import captcha
 from app.storefront import catalog
 from app.storefront.access import order_page_url, order_token, token_matches
 from app.storefront.qr import qr_svg
@@ -79,6 +80,7 @@ def checkout():
     if form.provider.data is None and form.provider.choices:
         form.provider.data = form.provider.choices[0][0]
     fields = product["input_schema"]
+    show_captcha = False
     rules = catalog.store_profile(store)
     asks_password = rules["query_password_policy"] != "off" and customer is None
     guests_refused = customer is None and not rules["guest_checkout"]
@@ -112,6 +114,7 @@ def checkout():
             (getattr(form, field).errors if field else form.form_errors).append(translate(message))
             return _checkout_page(store, product, row, quantity, form, fields, rules), 400
         try:
+            challenge_passed = captcha.solved(session, request.form.get("captcha", ""))
             order = create_order(
                 store,
                 sku_id=row["id"],
@@ -123,8 +126,10 @@ def checkout():
                 client_ip=client_ip(),
                 account_fields=account,
                 coupon_code=form.coupon_code.data or "",
+                challenge_passed=challenge_passed,
             )
         except OrderError as error:
+            show_captcha = error.field == "captcha"
             target = getattr(form, error.field, None)
             message = translate(error.message, **error.params)
             if target is not None:
@@ -136,11 +141,25 @@ def checkout():
     status = 400 if request.method == "POST" and coupon_preview is None else 200
     if guests_refused and request.method == "POST":
         status = 403
-    page = _checkout_page(store, product, row, quantity, form, fields, rules, coupon_preview)
+    page = _checkout_page(
+        store, product, row, quantity, form, fields, rules, coupon_preview, show_captcha
+    )
     return page, status
 
 
-def _checkout_page(store, product, row, quantity, form, fields, rules, coupon_preview=None):
+@bp.get("/captcha.png")
+@limiter.limit("60 per minute")
+def captcha_picture():
+    """The checkout's captcha (asked for by the store's risk rules); a new one on each load."""
+    response = make_response(captcha.issue(session))
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _checkout_page(
+    store, product, row, quantity, form, fields, rules, coupon_preview=None, show_captcha=False
+):
     customer = current_customer()
     return render_theme(
         "shop/checkout.html",
@@ -155,6 +174,7 @@ def _checkout_page(store, product, row, quantity, form, fields, rules, coupon_pr
         asks_password=rules["query_password_policy"] != "off" and customer is None,
         password_required=rules["query_password_policy"] == "required",
         guests_refused=customer is None and not rules["guest_checkout"],
+        show_captcha=show_captcha,
     )
 
 

@@ -1,0 +1,1 @@
+"""Risk control: limits, velocity, blacklists and the review queues of risky orders."""
