@@ -241,7 +241,7 @@ def customer_block(customer_id: int):
 
 class ProgramForm(FlaskForm):
     referral_percent = StringField(
-        _l("Referral commission (% of the invitee's order)"),
+        _l("Referral commission (percent of the invitee's order)"),
         validators=[InputRequired(), Length(max=10)],
     )
 

@@ -195,6 +195,13 @@ class ImportKeysForm(FlaskForm):
         default="none",
     )
 
+    def keys(self) -> tuple:
+        """(lines, origin, filename): the uploaded file's stream, or the pasted lines."""
+        upload = self.file.data
+        if upload and upload.filename:
+            return upload.stream, "upload", upload.filename
+        return (self.text.data or "").splitlines(), "paste", ""
+
     def validate_text(self, field):
         has_text = bool((field.data or "").strip())
         has_file = bool(self.file.data and getattr(self.file.data, "filename", ""))

@@ -747,11 +747,7 @@ def import_keys(sku_id: int):
     form = ImportKeysForm()
     if not form.validate_on_submit():
         return _inventory_page(sku, import_form=form, status=400)
-    upload = form.file.data
-    if upload and upload.filename:
-        source, origin, filename = upload.stream, "upload", upload.filename
-    else:
-        source, origin, filename = form.text.data.splitlines(), "paste", ""
+    source, origin, filename = form.keys()
     try:
         report = inventory.import_keys(
             sku,
