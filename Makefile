@@ -33,11 +33,13 @@ run: install
 	PUBLIC_PORT=$(PORT) $(FLASK) serve --port $(PORT) --simulator
 
 ## The whole test suite: PostgreSQL + Redis when reachable (required with CI=true), and SQLite.
+## Two processes (pytest-xdist), each with its own databases and Redis db: TEST_WORKERS=1 for one.
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-fast: install
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .

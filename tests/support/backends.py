@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PG_ADMIN_URL = os.environ.get("KAMENG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("KAMENG_TEST_REDIS", "redis://127.0.0.1:6379/13")
+# One Redis database per test process: pytest-xdist workers (gw0, gw1, …) must not share queues.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("KAMENG_TEST_REDIS", f"redis://127.0.0.1:6379/{13 - _WORKER}")
 TEST_DOMAIN = "kameng.test"
 
 
