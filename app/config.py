@@ -73,6 +73,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
+        # HTTPS only (production behind the TLS proxy): browsers remember it for this long,
+        # store subdomains included. 0 (the embedded default): not sent.
+        "HSTS_SECONDS": _env_int("HSTS_SECONDS", 0),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Host-only cookies: never shared between stores.
@@ -87,6 +90,10 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "MAIL_SMTP_TLS": _env_bool("MAIL_SMTP_TLS", False),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Kameng <no-reply@localhost>"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Lock-out: this many failed sign-ins for one account (from any address) lock it until
+        # the window has passed; answered 429 with Retry-After.
+        "LOGIN_LOCKOUT_LIMIT": os.environ.get("LOGIN_LOCKOUT_LIMIT", "10 per 15 minutes"),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("PLATFORM_TIMEZONE", "Asia/Shanghai"),

@@ -300,3 +300,32 @@ def test_sign_in_sign_up_and_reset_are_rate_limited(backend, make_store):
     for path, data in attempts.items():
         statuses = [client.submit(path, data).status_code for _ in range(3)]
         assert 429 not in statuses[:2] and statuses[2] == 429, (path, statuses)
+
+
+def test_an_account_is_locked_after_repeated_failed_sign_ins_from_anywhere(backend, make_store):
+    from app import create_app
+    from tests.support.web import SiteClient
+
+    limited = create_app(
+        backend.config(
+            RATELIMIT_ENABLED=True,
+            LOGIN_RATE_LIMIT="100 per minute",
+            LOGIN_LOCKOUT_LIMIT="3 per 15 minutes",
+            RATELIMIT_STORAGE_URI="memory://",
+        )
+    )
+    store = make_store()
+    owner = f"owner@{store.slug}.example.com"
+    wrong = {"email": owner, "password": "wrong-pass-1"}
+    for address in ("203.0.113.1", "203.0.113.2", "203.0.113.3"):  # a distributed guess
+        client = SiteClient(limited, f"{store.slug}.{APEX}")
+        page = client.submit("/admin/login", wrong, environ_base={"REMOTE_ADDR": address})
+        assert page.status_code == 401
+    locked = SiteClient(limited, f"{store.slug}.{APEX}").submit(
+        "/admin/login", {"email": owner, "password": "s3cret-pass"}
+    )
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    other = SiteClient(limited, f"{store.slug}.{APEX}").submit(
+        "/admin/login", {"email": f"x-{owner}", "password": "wrong-pass-1"}
+    )
+    assert other.status_code == 401  # other accounts are not locked

@@ -199,10 +199,15 @@ def test_login_is_rate_limited(backend, make_store):
     assert statuses[3] == 429
 
 
-def test_pages_carry_security_headers(apex):
+def test_pages_carry_security_headers(apex, app, monkeypatch):
     page = apex.get("/")
     assert "frame-ancestors 'self'" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in page.headers  # HSTS_SECONDS=0 by default
+    monkeypatch.setitem(app.config, "HSTS_SECONDS", 31536000)
+    assert "Strict-Transport-Security" not in apex.get("/").headers  # plain HTTP
+    secure = apex.get("/", base_url=f"https://{apex.host}")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 
 
 def test_the_language_switch_refuses_off_site_redirects(apex):

@@ -25,6 +25,27 @@ def login_rate_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def lockout_limit() -> str:
+    """Failed sign-ins allowed per account before it is locked for the rest of the window,
+    whoever tries from wherever (the same answer for accounts that do not exist)."""
+    return current_app.config["LOGIN_LOCKOUT_LIMIT"]
+
+
+def _account_attempted(site_name: str):
+    def key() -> str:
+        from tenants.context import get_current_tenant
+
+        tenant = get_current_tenant()
+        email = (request.form.get("email") or "").strip().lower()[:254]
+        return f"lockout:{site_name}:{tenant.id if tenant else 'apex'}:{email}"
+
+    return key
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
 def add_login_routes(bp, model, template: str, home_endpoint: str, render=render_console) -> None:
     """Register `/login` (rate-limited) and `/logout` for accounts of `model` on `bp`, and
     `/login/code` (the second step) for accounts that can use two-factor sign-in;
@@ -72,6 +93,13 @@ def add_login_routes(bp, model, template: str, home_endpoint: str, render=render
     # Distinct names: the limiter keeps its counters per view name.
     login.__name__ = login.__qualname__ = f"{bp.name}_login"
     login = limiter.limit(login_rate_limit, methods=["POST"])(login)
+    login = limiter.limit(
+        lockout_limit,
+        methods=["POST"],
+        key_func=_account_attempted(bp.name),
+        deduct_when=_failed,
+        scope=f"{bp.name}-lockout",
+    )(login)
     bp.add_url_rule("/login", "login", login, methods=["GET", "POST"])
     bp.add_url_rule("/logout", "logout", logout, methods=["POST"])
     if uses_two_factor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app, request
 from flask.sessions import SecureCookieSessionInterface
 
 CONTENT_SECURITY_POLICY = (
@@ -23,6 +24,9 @@ def add_security_headers(response):
     for name, value in SECURITY_HEADERS:
         if name not in headers:
             headers.add(name, value)
+    seconds = current_app.config.get("HSTS_SECONDS") or 0
+    if seconds and request.is_secure:  # browsers ignore it over plain HTTP anyway
+        headers.setdefault("Strict-Transport-Security", f"max-age={seconds}; includeSubDomains")
     return response
 
 
