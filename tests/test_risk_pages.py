@@ -78,6 +78,20 @@ def test_another_store_gets_404_on_a_review_and_the_platform_queue_is_separate(
     assert order_no not in apex.get("/platform/risk").text
 
 
+def platform_staff(app, site):
+    from app.platform.models import PlatformUser
+
+    email = f"risk-staff-{uuid.uuid4().hex[:8]}@example.com"
+    with app.app_context():
+        staff = PlatformUser(email=email, name="Staff", role="staff")
+        staff.set_password("staff-pass-1")
+        db.session.add(staff)
+        db.session.commit()
+    client = site(app.config["PLATFORM_DOMAIN"])
+    assert client.login_platform(email, "staff-pass-1").status_code == 302
+    return client
+
+
 def test_the_platform_rejects_refunds_and_blacklists(
     app, make_store, site, apex, platform_admin, monkeypatch
 ):
@@ -87,6 +101,11 @@ def test_the_platform_rejects_refunds_and_blacklists(
     order_no, payment_no = open_payment(app, store, sku, email="mule@launder.example")
     assert notify(app, payment_no) == "review"
     review = review_of(app, store, order_no)
+    staff = platform_staff(app, site)  # not an owner: may look and approve, not refund
+    page = staff.get(f"/platform/risk/{review.id}")
+    assert page.status_code == 200 and 'value="reject"' not in page.text  # no dead button
+    refused = staff.submit(f"/platform/risk/{review.id}", {"decision": "reject", "note": "x"})
+    assert refused.status_code == 403 and order_of(app, store, order_no).status == "review"
     apex.login_platform(*platform_admin)
     listing = apex.get("/platform/reviews")
     assert 'data-queue="risk"' in listing.text

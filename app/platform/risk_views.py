@@ -3,7 +3,8 @@ platform's blacklist, which applies to every store."""
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
@@ -51,12 +52,17 @@ def risk_review(review_id: int):
         layout="platform/_risk_layout.html",
         status_labels=STATUS_LABELS,
         now=utcnow(),
+        may_reject=current_user.role == "owner",
     )
 
 
 @bp.post("/risk/<int:review_id>")
 @platform_login_required
 def decide_risk_review(review_id: int):
+    """Approve (any platform user) or reject — which refunds, so platform owners only, as with
+    refunds from the order page."""
+    if request.form.get("decision") == "reject" and current_user.role != "owner":
+        abort(403)
     if risk_web.decide(review_id, request.form.get("decision", ""), queue=PLATFORM):
         return redirect(url_for("platform.risk_queue"))
     return redirect(url_for("platform.risk_review", review_id=review_id))
