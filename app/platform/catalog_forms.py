@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -195,6 +196,13 @@ class ImportKeysForm(FlaskForm):
         default="none",
     )
 
+    def separator_value(self) -> str | None:
+        return SEPARATOR_CHOICES[self.separator.data]
+
+    def refused(self, error) -> None:
+        """An InventoryError from the import, shown on the text field."""
+        self.text.errors = [*self.text.errors, translate(error.message, **error.params)]
+
     def keys(self) -> tuple:
         """(lines, origin, filename): the uploaded file's stream, or the pasted lines."""
         upload = self.file.data
@@ -213,3 +221,16 @@ class ImportKeysForm(FlaskForm):
 
 class ExportKeysForm(FlaskForm):
     reason = StringField(_l("Why are the keys exported?"), validators=[Length(max=500)])
+
+
+def flash_import_report(report) -> None:
+    """The outcome of a card-key import, for the page that follows it."""
+    flash(
+        translate(
+            "Import finished: %(added)s added, %(duplicates)s duplicates, %(invalid)s invalid.",
+            added=report.added,
+            duplicates=report.duplicates,
+            invalid=report.invalid,
+        ),
+        "success",
+    )

@@ -31,6 +31,7 @@ from app.platform.catalog_forms import (
     SkuForm,
     SupplierForm,
     connector_settings_form,
+    flash_import_report,
 )
 from app.platform.views import bp, platform_login_required
 from app.suppliers import offers
@@ -752,24 +753,16 @@ def import_keys(sku_id: int):
         report = inventory.import_keys(
             sku,
             source,
-            separator=inventory.SEPARATOR_CHOICES[form.separator.data],
+            separator=form.separator_value(),
             origin=origin,
             filename=filename,
             imported_by=current_user.email,
         )
     except inventory.InventoryError as error:
         db.session.rollback()
-        form.text.errors = [*form.text.errors, translate(error.message, **error.params)]
+        form.refused(error)
         return _inventory_page(sku, import_form=form, status=400)
-    flash(
-        translate(
-            "Import finished: %(added)s added, %(duplicates)s duplicates, %(invalid)s invalid.",
-            added=report.added,
-            duplicates=report.duplicates,
-            invalid=report.invalid,
-        ),
-        "success",
-    )
+    flash_import_report(report)
     return _inventory_page(sku, report=report)
 
 

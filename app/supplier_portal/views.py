@@ -18,7 +18,7 @@ from app.extensions import db, limiter
 from app.i18n import translate
 from app.inventory import services as inventory
 from app.kyc.forms import VerificationForm
-from app.platform.catalog_forms import ImportKeysForm
+from app.platform.catalog_forms import ImportKeysForm, flash_import_report
 from app.supplier_portal import services as portal
 from app.supplier_portal.forms import ApplyForm, CostForm, DetailsForm
 from app.supplier_portal.models import SupplierUser
@@ -153,24 +153,16 @@ def upload_keys(sku_id: int):
             sku.id,
             source,
             actor=current_actor(),
-            separator=inventory.SEPARATOR_CHOICES[form.separator.data],
+            separator=form.separator_value(),
             origin=origin,
             filename=filename,
         )
     except inventory.InventoryError as error:
         db.session.rollback()
-        form.text.errors = [*form.text.errors, translate(error.message, **error.params)]
+        form.refused(error)
         return _sku_page(sku, import_form=form, status=400)
     db.session.commit()
-    flash(
-        translate(
-            "Import finished: %(added)s added, %(duplicates)s duplicates, %(invalid)s invalid.",
-            added=report.added,
-            duplicates=report.duplicates,
-            invalid=report.invalid,
-        ),
-        "success",
-    )
+    flash_import_report(report)
     return redirect(url_for("supplier.sku", sku_id=sku.id))
 
 
