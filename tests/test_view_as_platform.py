@@ -24,6 +24,7 @@ def test_a_platform_admin_looks_in_read_only(app, apex, platform_admin, make_sto
     assert viewer.get(link).status_code == 302
     page = viewer.get("/admin/")
     assert page.status_code == 200 and 'id="viewer-banner"' in page.text
+    assert 'id="nav-account"' not in page.text  # a viewer has no account here: no dead link
     for path in ("/admin/orders", "/admin/finance", "/admin/tickets", "/admin/audit"):
         assert viewer.get(path).status_code == 200, path
     # Nothing that changes anything: settings, staff, a POST anywhere.
