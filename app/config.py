@@ -171,6 +171,25 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "RISK_CONTACT_PER_HOUR": _env_int("RISK_CONTACT_PER_HOUR", 20),
         "RISK_AML_ORDER_CENTS": _env_int("RISK_AML_ORDER_CENTS", 200_000),
         "RISK_AML_DAILY_CENTS": _env_int("RISK_AML_DAILY_CENTS", 500_000),
+        # Held orders should be decided within this many minutes (the queues show what is late).
+        "RISK_REVIEW_SLA_MINUTES": _env_int("RISK_REVIEW_SLA_MINUTES", 120),
+        # Per device (the storefront's signed first-party cookie, or a client's id via the API).
+        "RISK_DEVICE_PER_MINUTE": _env_int("RISK_DEVICE_PER_MINUTE", 5),
+        "RISK_DEVICE_PER_HOUR": _env_int("RISK_DEVICE_PER_HOUR", 30),
+        # A buyer with no earlier paid order in the store: at most this much of products marked
+        # high-risk in the platform catalog (gift cards…) in one order. Empty: no cap.
+        "RISK_NEW_CUSTOMER_HIGH_RISK_CENTS": _env_int("RISK_NEW_CUSTOMER_HIGH_RISK_CENTS", 50_000),
+        # Units of one SKU per order and per buyer over 24 hours (empty: only the catalog's own
+        # per-SKU limits apply).
+        "RISK_QUANTITY_PER_ORDER": _env_int("RISK_QUANTITY_PER_ORDER", None),
+        "RISK_QUANTITY_PER_CONTACT_DAY": _env_int("RISK_QUANTITY_PER_CONTACT_DAY", None),
+        # Country by IP: a MaxMind-format database (GeoLite2-Country.mmdb or compatible); with
+        # it, orders from RISK_BLOCKED_COUNTRIES ("KP,IR") are refused, and when
+        # RISK_ALLOWED_COUNTRIES is set ("CN,HK,MO,TW") only those are accepted. Addresses the
+        # database does not know are accepted.
+        "GEOIP_DATABASE": os.environ.get("GEOIP_DATABASE") or None,
+        "RISK_BLOCKED_COUNTRIES": os.environ.get("RISK_BLOCKED_COUNTRIES", ""),
+        "RISK_ALLOWED_COUNTRIES": os.environ.get("RISK_ALLOWED_COUNTRIES", ""),
         "TESTING": False,
     }
     config.update(overrides)

@@ -293,8 +293,7 @@ def test_velocity_counters_are_exact_under_concurrency(app, backend):
 
 
 def test_concurrent_checkouts_respect_the_per_minute_limit(app, backend, make_store):
-    if backend.name != "postgresql":
-        pytest.skip("concurrency is proven on PostgreSQL")
+    """On PostgreSQL + Redis, and in the embedded mode (SQLite, counted in the database)."""
     store = make_store()
     sku = card_sku(app, wholesale=100, keys=20)
     store_setting(app, store, risk_per_minute=3)

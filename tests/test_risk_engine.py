@@ -13,6 +13,7 @@ from app.risk.engine import (
     Facts,
     Hit,
     Limits,
+    Line,
     assess,
 )
 
@@ -67,10 +68,13 @@ def test_daily_maxima_boundaries(field, limit_name):
         ("ip_last_hour", "ip_per_hour"),
         ("contact_last_minute", "contact_per_minute"),
         ("contact_last_hour", "contact_per_hour"),
+        ("device_last_minute", "device_per_minute"),
+        ("device_last_hour", "device_per_hour"),
     ],
 )
 def test_velocity_boundaries(field, limit_name):
     limit = getattr(LIMITS, limit_name)
+    assert assess(Facts(amount_cents=100, **{field: limit - 1}), LIMITS).outcome == ALLOW
     assert assess(Facts(amount_cents=100, **{field: limit}), LIMITS).outcome == ALLOW
     over = assess(Facts(amount_cents=100, **{field: limit + 1}), LIMITS)
     assert over.outcome == BLOCK and over.blocking.code.startswith("velocity_")
@@ -188,3 +192,99 @@ def test_the_captcha_challenge_from_the_stores_threshold_until_solved():
     assert assess(big, limits).outcome == CHALLENGE
     assert assess(Facts(amount_cents=100, ip_last_minute=99), LIMITS).outcome == BLOCK
     assert assess(Facts(amount_cents=100, ip_last_minute=4), LIMITS).outcome == ALLOW  # off
+
+
+def test_the_device_counts_towards_the_captcha_threshold_too():
+    limits = Limits(challenge_per_minute=2)
+    assert assess(Facts(amount_cents=100, device_last_minute=2), limits).outcome == ALLOW
+    asked = assess(Facts(amount_cents=100, device_last_minute=3), limits)
+    assert asked.outcome == CHALLENGE and asked.reasons[0].params == {"count": 3, "max": 2}
+
+
+def high_risk(amount, *, new=True, cap=50_000):
+    line = Line(sku_id=1, quantity=1, amount_cents=amount, is_high_risk=True, day_quantity=1)
+    facts = Facts(amount_cents=amount, day_contact_cents=amount, lines=(line,), is_new_customer=new)
+    return assess(facts, Limits(new_customer_high_risk_cents=cap))
+
+
+@pytest.mark.parametrize("amount, outcome", [(49_999, ALLOW), (50_000, ALLOW), (50_001, BLOCK)])
+def test_first_order_cap_for_new_customers_on_high_risk_products(amount, outcome):
+    result = high_risk(amount)
+    assert result.outcome == outcome
+    if outcome == BLOCK:
+        assert codes(result) == ["new_customer_cap"]
+        assert result.blocking.params == {"max": "500.00"}
+
+
+def test_the_first_order_cap_spares_returning_customers_and_ordinary_products():
+    assert high_risk(150_000, new=False).outcome == ALLOW
+    assert high_risk(150_000, cap=None).outcome == ALLOW  # switched off
+    ordinary = Line(sku_id=1, quantity=1, amount_cents=150_000, day_quantity=1)
+    facts = Facts(amount_cents=150_000, lines=(ordinary,), is_new_customer=True)
+    assert assess(facts, LIMITS).outcome == ALLOW
+    # only the high-risk part of an order counts towards the cap
+    mixed = (Line(2, 1, 40_000, is_high_risk=True, day_quantity=1), ordinary)
+    facts = Facts(amount_cents=190_000, lines=mixed, is_new_customer=True)
+    assert assess(facts, LIMITS).outcome == ALLOW
+
+
+@pytest.mark.parametrize("quantity, outcome", [(4, ALLOW), (5, ALLOW), (6, BLOCK)])
+def test_quantity_per_order_boundary(quantity, outcome):
+    line = Line(sku_id=1, quantity=quantity, amount_cents=100 * quantity, day_quantity=quantity)
+    result = assess(
+        Facts(amount_cents=line.amount_cents, lines=(line,)), Limits(quantity_per_order=5)
+    )
+    assert result.outcome == outcome
+    if outcome == BLOCK:
+        assert codes(result) == ["quantity_order"] and result.blocking.params == {"max": 5}
+
+
+@pytest.mark.parametrize(
+    "store_cap, sku_cap, day_quantity, outcome",
+    [
+        (10, None, 9, ALLOW),
+        (10, None, 10, ALLOW),
+        (10, None, 11, BLOCK),
+        (None, 3, 3, ALLOW),
+        (None, 3, 4, BLOCK),  # the SKU's own cap from the catalog
+        (10, 3, 4, BLOCK),  # the lower of the two applies
+        (2, 3, 3, BLOCK),
+        (None, None, 10_000, ALLOW),  # no cap at all
+    ],
+)
+def test_quantity_per_buyer_per_day_boundary(store_cap, sku_cap, day_quantity, outcome):
+    line = Line(1, 1, 100, day_quantity=day_quantity, day_quantity_max=sku_cap)
+    result = assess(
+        Facts(amount_cents=100, lines=(line,)), Limits(quantity_per_contact_day=store_cap)
+    )
+    assert result.outcome == outcome
+    if outcome == BLOCK:
+        assert codes(result) == ["quantity_day"]
+        assert result.blocking.params == {"max": min(c for c in (store_cap, sku_cap) if c)}
+
+
+@pytest.mark.parametrize(
+    "country, blocked, allowed, outcome",
+    [
+        ("KP", {"KP"}, set(), BLOCK),
+        ("kp", {"KP"}, set(), BLOCK),
+        ("CN", {"KP"}, set(), ALLOW),
+        ("CN", set(), {"CN", "HK"}, ALLOW),
+        ("US", set(), {"CN", "HK"}, BLOCK),
+        ("", {"KP"}, {"CN"}, ALLOW),  # unknown (no database, private address): not refused
+    ],
+)
+def test_country_by_ip(country, blocked, allowed, outcome):
+    limits = Limits(blocked_countries=frozenset(blocked), allowed_countries=frozenset(allowed))
+    result = assess(Facts(amount_cents=100, country=country), limits)
+    assert result.outcome == outcome
+    if outcome == BLOCK:
+        assert codes(result) == ["country"] and result.score == 100
+
+
+def test_aml_daily_counts_the_contacts_paid_total_across_the_platform():
+    below = Facts(amount_cents=100, day_contact_cents=100, day_contact_platform_cents=499_999)
+    at = Facts(amount_cents=100, day_contact_cents=100, day_contact_platform_cents=500_000)
+    assert assess(below, LIMITS).outcome == ALLOW
+    result = assess(at, LIMITS)
+    assert (result.outcome, result.queue, codes(result)) == (REVIEW, PLATFORM, ["aml_daily"])

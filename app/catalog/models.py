@@ -100,6 +100,9 @@ class Product(SharedModel):
     # Direct top-ups: [{"name": "qq", "label": "QQ号", "regex": "^[1-9][0-9]{4,11}$", "example": …}]
     input_schema: Mapped[list] = mapped_column(JSON, default=list)
     is_published: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Risk control: gift cards and the like, resold at once by fraudsters; new customers may
+    # buy only a little of them in their first order (app.risk).
+    is_high_risk: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
@@ -135,6 +138,8 @@ class Sku(SharedModel):
     cost_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     min_quantity: Mapped[int] = mapped_column(Integer, default=1)
     max_quantity: Mapped[int] = mapped_column(Integer, default=100)
+    # Risk control: at most this many units per buyer (contact or account) over 24 hours.
+    daily_quantity_max: Mapped[int | None] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     supplier_id: Mapped[int | None] = mapped_column(
         ForeignKey("suppliers.id", ondelete="RESTRICT"), index=True

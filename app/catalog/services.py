@@ -269,6 +269,7 @@ def save_product(
     input_schema=None,
     position: int = 0,
     image: bytes | None = None,
+    is_high_risk: bool | None = None,
 ) -> Product:
     name = (name or "").strip()
     if not name or len(name) > 120:
@@ -291,6 +292,10 @@ def save_product(
     product.description_html = render_description(product.description_md)
     product.input_schema = schema
     product.position = int(position or 0)
+    if is_high_risk is not None:  # None: left as it is
+        product.is_high_risk = bool(is_high_risk)
+    elif product.is_high_risk is None:
+        product.is_high_risk = False
     if image_path:
         product.image_path = image_path
     db.session.add(product)
@@ -336,6 +341,7 @@ def save_sku(
     low_stock_threshold=100,
     tier_prices: dict[str, int] | None = None,
     commit: bool = True,
+    daily_quantity_max=None,
 ) -> Sku:
     code = (code or "").strip()
     name = (name or "").strip()
@@ -363,6 +369,17 @@ def save_sku(
         )
     if threshold < 0:
         raise CatalogError("low_stock_threshold", N_("The alert threshold cannot be negative."))
+    daily_cap = None
+    if daily_quantity_max not in (None, ""):
+        try:
+            daily_cap = int(str(daily_quantity_max).strip())
+        except ValueError:
+            daily_cap = 0
+        if not 1 <= daily_cap <= 1_000_000:
+            raise CatalogError(
+                "daily_quantity_max",
+                N_("Enter a whole number above zero, or leave it empty for no limit."),
+            )
     if supplier_id is not None and db.session.get(Supplier, supplier_id) is None:
         raise CatalogError("supplier_id", N_("The supplier does not exist."))
     sku = sku or Sku()
@@ -372,6 +389,7 @@ def save_sku(
     sku.supplier_id = supplier_id if supplier_id is not None else platform_supplier().id
     sku.supplier_sku_code = (supplier_sku_code or "").strip()[:64]
     sku.low_stock_threshold = threshold
+    sku.daily_quantity_max = daily_cap
     for tier, cents in (tier_prices or {}).items():
         set_tier_price(sku, tier, cents)
     db.session.add(sku)
@@ -512,6 +530,7 @@ def _import_row(values: dict, touched_products: set[int]) -> bool:
         supplier_id=sku.supplier_id if sku else None,
         supplier_sku_code=sku.supplier_sku_code if sku else "",
         low_stock_threshold=sku.low_stock_threshold if sku else 100,
+        daily_quantity_max=sku.daily_quantity_max if sku else None,
         commit=False,
     )
     db.session.flush()

@@ -90,4 +90,9 @@ class StoreSettings(TenantModel):
     risk_per_hour: Mapped[int | None] = mapped_column(Integer)
     risk_review_over_cents: Mapped[int | None] = mapped_column(BigInteger)
     risk_challenge_per_minute: Mapped[int | None] = mapped_column(Integer)  # captcha from here
+    # The first order of a new customer on high-risk products, and units of one SKU per order
+    # and per buyer per day (stricter than the platform's only).
+    risk_new_customer_cap_cents: Mapped[int | None] = mapped_column(BigInteger)
+    risk_quantity_per_order: Mapped[int | None] = mapped_column(Integer)
+    risk_quantity_per_day: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

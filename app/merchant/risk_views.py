@@ -32,6 +32,9 @@ LIMIT_FIELDS = {
     "per_hour": ("risk_per_hour", False),
     "review_over": ("risk_review_over_cents", True),
     "challenge_from": ("risk_challenge_per_minute", False),
+    "new_customer_cap": ("risk_new_customer_cap_cents", True),
+    "quantity_per_order": ("risk_quantity_per_order", False),
+    "quantity_per_day": ("risk_quantity_per_day", False),
 }
 
 
@@ -62,6 +65,7 @@ def _page(limits_form=None, status=200):
         blacklist_form=BlacklistForm(),
         remove_form=FlaskForm(),
         limits_form=limits_form or _limits_form(),
+        decide_by=reviews.decide_by,
         now=utcnow(),
     ), status  # fmt: skip
 
@@ -87,6 +91,7 @@ def risk_review(review_id: int):
         layout="merchant/_layout.html",
         mask=mask_contact,
         status_labels=STATUS_LABELS,
+        decide_by=reviews.decide_by,
         now=utcnow(),
     )
 

@@ -108,11 +108,12 @@ def _checked_account_fields(schema: list[dict], values: dict) -> dict:
 
 def _refuse_risky_checkout(
     tenant: TenantRef,
-    amount_cents: int,
+    lines: list[tuple[int, int, int]],
     email: str,
     phone: str,
     customer_id,
     client_ip: str,
+    device_id: str,
     challenge_passed: bool | None,
 ) -> None:
     """Risk rules before the order exists: a blocked checkout creates and reserves nothing.
@@ -122,11 +123,13 @@ def _refuse_risky_checkout(
 
     assessment = check_checkout(
         tenant.id,
-        amount_cents=amount_cents,
+        amount_cents=sum(amount for _, _, amount in lines),
         email=email,
         phone=phone,
         customer_id=customer_id,
         ip=client_ip,
+        device_id=device_id,
+        lines=lines,
         # None: the caller cannot show a captcha (services, API), so none is asked for.
         challenge_passed=challenge_passed is not False,
     )
@@ -147,6 +150,7 @@ def create_order(
     query_password: str | None = None,
     customer_id: int | None = None,
     client_ip: str = "",
+    device_id: str = "",
     account_fields: dict | None = None,
     coupon_code: str = "",
     challenge_passed: bool | None = None,
@@ -155,7 +159,8 @@ def create_order(
 
     Prices come from the store's catalog view, never from the client; the payment window and
     the unpaid-order limits are the store's checkout settings. A coupon code takes its discount
-    off and reserves its use in the same transaction."""
+    off and reserves its use in the same transaction. `client_ip` and `device_id` (the buyer's
+    device, see app.risk.device) feed the risk rules; "" when unknown."""
     from app.coupons import services as coupons
     from app.merchant.services import get_checkout_settings
 
@@ -202,11 +207,12 @@ def create_order(
     quoted = quote_skus(tenant, [sku], discount_bp=discount_bp_for(customer_id))[sku.id].quote
     _refuse_risky_checkout(
         tenant,
-        quoted.price_cents * quantity,
+        [(sku.id, quantity, quoted.price_cents * quantity)],
         contact_email,
         contact_phone,
         customer_id,
         client_ip,
+        device_id,
         challenge_passed,
     )
     now = utcnow()

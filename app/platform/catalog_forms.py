@@ -68,6 +68,7 @@ class ProductForm(FlaskForm):
     image = FileField(_l("Image"))
     input_schema = TextAreaField(_l("Account fields (JSON, direct top-ups only)"))
     position = IntegerField(_l("Position"), default=0, validators=[Optional()])
+    is_high_risk = BooleanField(_l("High risk (gift cards and the like)"))
 
     def validate_input_schema(self, field):
         try:
@@ -89,6 +90,7 @@ class SkuForm(FlaskForm):
     min_quantity = StringField(_l("Minimum quantity"), default="1")
     max_quantity = StringField(_l("Maximum quantity"), default="100")
     low_stock_threshold = StringField(_l("Low-stock alert below"), default="100")
+    daily_quantity_max = StringField(_l("At most per buyer per day"))
     supplier_id = SelectField(_l("Supplier"), coerce=optional_int)
     supplier_sku_code = StringField(_l("Supplier's SKU code"), validators=[Length(max=64)])
     is_active = BooleanField(_l("Active"), default=True)

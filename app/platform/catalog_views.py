@@ -205,6 +205,7 @@ def _save_product_from(form: ProductForm, product: Product | None) -> Product | 
             input_schema=form.parsed_input_schema,
             position=form.position.data or 0,
             image=image,
+            is_high_risk=form.is_high_risk.data,
         )
     except catalog.CatalogError as error:
         db.session.rollback()
@@ -251,6 +252,7 @@ def edit_product(product_id: int):
             "description_md": product.description_md,
             "input_schema": json.dumps(schema, ensure_ascii=False, indent=2) if schema else "",
             "position": product.position,
+            "is_high_risk": product.is_high_risk,
         }
     )
     if form.validate_on_submit() and _save_product_from(form, product) is not None:
@@ -344,6 +346,7 @@ def _save_sku_from(form: SkuForm, product: Product, sku: Sku | None, general: li
             supplier_sku_code=form.supplier_sku_code.data or "",
             low_stock_threshold=form.low_stock_threshold.data,
             tier_prices=form.tier_prices(),
+            daily_quantity_max=form.daily_quantity_max.data,
         )
     except catalog.CatalogError as error:
         db.session.rollback()
@@ -376,6 +379,7 @@ def _sku_data(sku: Sku) -> dict:
         "min_quantity": str(sku.min_quantity),
         "max_quantity": str(sku.max_quantity),
         "low_stock_threshold": str(sku.low_stock_threshold),
+        "daily_quantity_max": "" if sku.daily_quantity_max is None else str(sku.daily_quantity_max),
         "supplier_id": sku.supplier_id,
         "supplier_sku_code": sku.supplier_sku_code,
         "is_active": sku.is_active,

@@ -36,6 +36,7 @@ def risk_queue():
         entries=reviews.entries(None),
         blacklist_form=BlacklistForm(),
         remove_form=FlaskForm(),
+        decide_by=reviews.decide_by,
         now=utcnow(),
     )
 
@@ -51,6 +52,7 @@ def risk_review(review_id: int):
         back=url_for("platform.risk_queue"),
         layout="platform/_risk_layout.html",
         status_labels=STATUS_LABELS,
+        decide_by=reviews.decide_by,
         now=utcnow(),
         may_reject=current_user.role == "owner",
     )

@@ -36,7 +36,10 @@ class RiskLimitsForm(FlaskForm):
 
     order_max = StringField(_l("Largest single order"))
     daily_max = StringField(_l("Largest daily total per buyer (contact, account or IP)"))
-    per_minute = StringField(_l("Orders per minute per buyer (IP or contact)"))
-    per_hour = StringField(_l("Orders per hour per buyer (IP or contact)"))
+    per_minute = StringField(_l("Orders per minute per buyer (IP, contact or device)"))
+    per_hour = StringField(_l("Orders per hour per buyer (IP, contact or device)"))
     review_over = StringField(_l("Hold orders above this amount for my review"))
     challenge_from = StringField(_l("Ask for a captcha above this many orders per minute"))
+    new_customer_cap = StringField(_l("A new customer's first order of high-risk products"))
+    quantity_per_order = StringField(_l("Units of one item per order"))
+    quantity_per_day = StringField(_l("Units of one item per buyer per day"))

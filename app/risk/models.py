@@ -1,4 +1,5 @@
-"""Risk tables (shared schema): blacklist entries, velocity counters, orders held for review."""
+"""Risk tables (shared schema): blacklist entries, velocity counters, orders held for review,
+and what each contact paid across the platform (the anti-money-laundering daily total)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,23 @@ class RiskReview(SharedModel):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     decided_by: Mapped[str] = mapped_column(String(254), default="")
     decision_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PaidContact(SharedModel):
+    """One paid order of one contact (e-mail or phone, as a keyed digest: no personal data in
+    the clear), in any store: their sum over 24 hours is the contact's platform-wide total for
+    the anti-money-laundering threshold. Rows older than two days are swept."""
+
+    __tablename__ = "risk_paid_contacts"
+    __table_args__ = (
+        UniqueConstraint("contact_digest", "tenant_id", "order_no"),
+        Index("ix_risk_paid_contacts_recent", "contact_digest", "paid_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_digest: Mapped[str] = mapped_column(String(64))
+    tenant_id: Mapped[int] = mapped_column(Integer)
+    order_no: Mapped[str] = mapped_column(String(32))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    paid_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

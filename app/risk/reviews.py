@@ -8,7 +8,7 @@ queue (anti-money-laundering and platform rules) and each store its own; neither
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
@@ -56,6 +56,13 @@ def hold_for_review(tenant: TenantRef, order: Order, assessment: Assessment) -> 
     )
     db.session.add(review)
     return review
+
+
+def decide_by(review: RiskReview) -> datetime:
+    """When a decision on this held order is due (RISK_REVIEW_SLA_MINUTES after it was held)."""
+    from flask import current_app
+
+    return review.created_at + timedelta(minutes=current_app.config["RISK_REVIEW_SLA_MINUTES"])
 
 
 def waiting(queue: str, tenant_id: int | None = None) -> list[RiskReview]:

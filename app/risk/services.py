@@ -1,15 +1,20 @@
 """Risk checks of an order: at checkout (before the order exists) and again at payment.
 
 The facts are gathered here (limits from the platform's config and the store's settings, daily
-totals from the store's orders, velocity counters, blacklist hits); the decision is
-app.risk.engine.assess(). Nothing here needs a Flask request.
+totals and quantities from the store's orders, whether the buyer is new, velocity counters per
+IP, contact and device, blacklist hits, the country by IP, the platform-wide paid total of the
+contact); the decision is app.risk.engine.assess(). Nothing here needs a Flask request: the
+caller passes the IP and the device id (app.risk.device) it trusts.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import timedelta
 
 from flask import current_app
@@ -18,15 +23,18 @@ from sqlalchemy import delete, func, or_, select
 from app.db import utcnow
 from app.extensions import db
 from app.i18n import N_
-from app.orders.models import Order
-from app.risk import blacklist
-from app.risk.engine import BLOCK, Assessment, Facts, Hit, Limits, assess
+from app.orders.models import Order, OrderItem
+from app.risk import aml, blacklist, geoip
+from app.risk.engine import BLOCK, Assessment, Facts, Hit, Limits, Line, assess
 from app.risk.models import BlacklistEntry, VelocityCounter
 
 log = logging.getLogger(__name__)
 
 # Orders that count towards the daily totals: everything not abandoned or given back.
 COUNTED_STATUSES = ("pending_payment", "paid", "review", "fulfilling", "delivered")
+# An earlier order in one of these makes a buyer a returning customer (paid, not refunded, and
+# not waiting in review).
+RETURNING_STATUSES = ("paid", "fulfilling", "delivered", "partially_refunded")
 
 
 def platform_limits() -> Limits:
@@ -42,6 +50,13 @@ def platform_limits() -> Limits:
         contact_per_hour=config["RISK_CONTACT_PER_HOUR"],
         aml_order_cents=config["RISK_AML_ORDER_CENTS"],
         aml_daily_cents=config["RISK_AML_DAILY_CENTS"],
+        device_per_minute=config["RISK_DEVICE_PER_MINUTE"],
+        device_per_hour=config["RISK_DEVICE_PER_HOUR"],
+        new_customer_high_risk_cents=config["RISK_NEW_CUSTOMER_HIGH_RISK_CENTS"],
+        quantity_per_order=config["RISK_QUANTITY_PER_ORDER"],
+        quantity_per_contact_day=config["RISK_QUANTITY_PER_CONTACT_DAY"],
+        blocked_countries=geoip.country_set(config["RISK_BLOCKED_COUNTRIES"]),
+        allowed_countries=geoip.country_set(config["RISK_ALLOWED_COUNTRIES"]),
     )
 
 
@@ -62,10 +77,15 @@ def store_limits() -> Limits:
         daily_max_ip_cents=daily,
         ip_per_minute=row.risk_per_minute,
         contact_per_minute=row.risk_per_minute,
+        device_per_minute=row.risk_per_minute,
         ip_per_hour=row.risk_per_hour,
         contact_per_hour=row.risk_per_hour,
+        device_per_hour=row.risk_per_hour,
         store_review_over_cents=row.risk_review_over_cents,
         challenge_per_minute=row.risk_challenge_per_minute,
+        new_customer_high_risk_cents=row.risk_new_customer_cap_cents,
+        quantity_per_order=row.risk_quantity_per_order,
+        quantity_per_contact_day=row.risk_quantity_per_day,
     )
 
 
@@ -111,14 +131,129 @@ def daily_totals(
     return contact, customer, by_ip
 
 
-def count_attempt(tenant_id: int, *, ip: str, contacts: list[str]) -> dict[str, int]:
-    """Count one checkout for this IP and contact in the current minute and hour (fixed
-    windows); returns the counts including it. Atomic: Redis INCR, or an upsert."""
+def _buyer_conditions(email: str, phone: str, customer_id: int | None) -> list:
+    conditions = []
+    if email:
+        conditions.append(Order.contact_email == email)
+    if phone:
+        conditions.append(Order.contact_phone == phone)
+    if customer_id:
+        conditions.append(Order.customer_id == customer_id)
+    return conditions
+
+
+def day_quantities(
+    sku_ids: Iterable[int],
+    *,
+    email: str,
+    phone: str,
+    customer_id: int | None,
+    exclude_order_no: str = "",
+) -> dict[int, int]:
+    """Units of each SKU this buyer ordered in the bound store over the last 24 hours: the
+    largest of its e-mail's, its phone's and its account's counts (like daily_totals)."""
+    sku_ids = list(set(sku_ids))
+    found: dict[int, int] = {}
+    if not sku_ids:
+        return found
+    since = utcnow() - timedelta(hours=24)
+    for condition in _buyer_conditions(email, phone, customer_id):
+        rows = db.session.execute(
+            select(OrderItem.sku_id, func.sum(OrderItem.quantity))
+            .join(Order, OrderItem.order_id == Order.id)
+            .where(
+                condition,
+                OrderItem.sku_id.in_(sku_ids),
+                Order.created_at >= since,
+                Order.status.in_(COUNTED_STATUSES),
+                Order.order_no != exclude_order_no,
+            )
+            .group_by(OrderItem.sku_id)
+        )
+        for sku_id, quantity in rows:
+            found[sku_id] = max(found.get(sku_id, 0), int(quantity or 0))
+    return found
+
+
+def is_new_customer(
+    *, email: str, phone: str, customer_id: int | None, exclude_order_no: str = ""
+) -> bool:
+    """No earlier paid (and kept) order in the bound store by this e-mail, phone or account."""
+    conditions = _buyer_conditions(email, phone, customer_id)
+    if not conditions:
+        return True
+    earlier = db.session.scalar(
+        select(Order.id)
+        .where(
+            or_(*conditions),
+            Order.status.in_(RETURNING_STATUSES),
+            Order.order_no != exclude_order_no,
+        )
+        .limit(1)
+    )
+    return earlier is None
+
+
+def order_lines(
+    items: Iterable[tuple[int, int, int]],
+    *,
+    email: str,
+    phone: str,
+    customer_id: int | None,
+    exclude_order_no: str = "",
+) -> tuple[Line, ...]:
+    """(sku_id, quantity, amount_cents) per line → engine Lines with the catalog's risk flags
+    (high-risk product, the SKU's daily cap) and the buyer's units of each SKU over 24 hours,
+    this line included."""
+    from app.catalog.models import Product, Sku
+
+    items = list(items)
+    if not items:
+        return ()
+    flags = {
+        sku_id: (bool(high_risk), cap)
+        for sku_id, high_risk, cap in db.session.execute(
+            select(Sku.id, Product.is_high_risk, Sku.daily_quantity_max)
+            .join(Product, Sku.product_id == Product.id)
+            .where(Sku.id.in_({sku_id for sku_id, _, _ in items}))
+        )
+    }
+    earlier = day_quantities(
+        [sku_id for sku_id, _, _ in items],
+        email=email,
+        phone=phone,
+        customer_id=customer_id,
+        exclude_order_no=exclude_order_no,
+    )
+    lines = []
+    for sku_id, quantity, amount_cents in items:
+        high_risk, cap = flags.get(sku_id, (False, None))
+        lines.append(
+            Line(
+                sku_id=sku_id,
+                quantity=quantity,
+                amount_cents=amount_cents,
+                is_high_risk=high_risk,
+                day_quantity=earlier.get(sku_id, 0) + quantity,
+                day_quantity_max=cap,
+            )
+        )
+    return tuple(lines)
+
+
+def count_attempt(
+    tenant_id: int, *, ip: str, contacts: list[str], device_id: str = ""
+) -> dict[str, int]:
+    """Count one checkout for this IP, contact and device in the current minute and hour
+    (fixed windows); returns the counts including it. Atomic: Redis INCR, or an upsert."""
     now = int(time.time())
     keys = {}
-    for name, value in (("ip", ip), *(("contact", c) for c in contacts)):
+    named = (("ip", ip), *(("contact", c) for c in contacts), ("device", device_id))
+    for name, value in named:
         if not value:
             continue
+        if len(value) > 100:  # keys stay short (the database fallback's column is 200)
+            value = hashlib.sha256(value.encode()).hexdigest()
         for window, seconds in (("minute", 60), ("hour", 3600)):
             key = f"risk:{tenant_id}:{name}:{value}:{window}:{now // seconds}"
             keys[key] = (f"{name}_{window}", seconds)
@@ -185,10 +320,15 @@ def check_checkout(
     phone: str,
     customer_id: int | None,
     ip: str,
+    device_id: str = "",
+    lines: Iterable[tuple[int, int, int]] = (),
     challenge_passed: bool = True,
 ) -> Assessment:
-    """The decision before an order is created. The velocity counters move only when nothing
-    else blocks (a refused order for too much money does not also use up the buyer's quota)."""
+    """The decision before an order is created. `lines` are (sku_id, quantity, amount_cents);
+    `device_id` is the storefront cookie's id (app.risk.device) or a client-supplied one (made
+    with device.client_device_id), "" when there is none. The velocity counters move only when
+    nothing else blocks (a refused order for too much money does not also use up the buyer's
+    quota)."""
     limits = store_limits()
     contact, customer, by_ip = daily_totals(
         ip=ip, email=email, phone=phone, customer_id=customer_id
@@ -202,20 +342,25 @@ def check_checkout(
             tenant_id, ip=ip, email=email, phone=phone, customer_id=customer_id
         ),
         challenge_passed=challenge_passed,
+        lines=order_lines(lines, email=email, phone=phone, customer_id=customer_id),
+        is_new_customer=is_new_customer(email=email, phone=phone, customer_id=customer_id),
+        country=geoip.country_of(ip),
     )
     first = assess(facts, limits)
     if first.outcome == BLOCK:
         return first
-    counts = count_attempt(tenant_id, ip=ip, contacts=[c for c in (email, phone) if c])
+    counts = count_attempt(
+        tenant_id, ip=ip, contacts=[c for c in (email, phone) if c], device_id=device_id
+    )
     return assess(
-        Facts(
-            **{
-                **facts.__dict__,
-                "ip_last_minute": counts.get("ip_minute", 0),
-                "ip_last_hour": counts.get("ip_hour", 0),
-                "contact_last_minute": counts.get("contact_minute", 0),
-                "contact_last_hour": counts.get("contact_hour", 0),
-            }
+        replace(
+            facts,
+            ip_last_minute=counts.get("ip_minute", 0),
+            ip_last_hour=counts.get("ip_hour", 0),
+            contact_last_minute=counts.get("contact_minute", 0),
+            contact_last_hour=counts.get("contact_hour", 0),
+            device_last_minute=counts.get("device_minute", 0),
+            device_last_hour=counts.get("device_hour", 0),
         ),
         limits,
     )
@@ -223,14 +368,13 @@ def check_checkout(
 
 def check_payment(tenant_id: int, order) -> Assessment:
     """The decision again once the money is in (limits, lists and totals may have changed since
-    checkout; velocity was counted then). The caller holds anything but ALLOW for review."""
+    checkout; velocity was counted then). Records the payment towards the contact's
+    platform-wide daily total (app.risk.aml), in the caller's transaction. The caller holds
+    anything but ALLOW for review."""
     customer_id = order.customer_id
+    buyer = {"email": order.contact_email, "phone": order.contact_phone}
     contact, customer, by_ip = daily_totals(
-        ip=order.client_ip,
-        email=order.contact_email,
-        phone=order.contact_phone,
-        customer_id=customer_id,
-        exclude_order_no=order.order_no,
+        ip=order.client_ip, customer_id=customer_id, exclude_order_no=order.order_no, **buyer
     )
     amount = order.total_cents
     facts = Facts(
@@ -239,12 +383,21 @@ def check_payment(tenant_id: int, order) -> Assessment:
         day_customer_cents=customer + amount if customer_id else 0,
         day_ip_cents=by_ip + amount if order.client_ip else 0,
         blacklist_hits=blacklist_hits(
-            tenant_id,
-            ip=order.client_ip,
-            email=order.contact_email,
-            phone=order.contact_phone,
-            customer_id=customer_id,
+            tenant_id, ip=order.client_ip, customer_id=customer_id, **buyer
         ),
+        lines=order_lines(
+            [(i.sku_id, i.quantity, i.paid_for(i.quantity)) for i in order.items],
+            customer_id=customer_id,
+            exclude_order_no=order.order_no,
+            **buyer,
+        ),
+        is_new_customer=is_new_customer(
+            customer_id=customer_id, exclude_order_no=order.order_no, **buyer
+        ),
+        day_contact_platform_cents=aml.record_paid(
+            tenant_id, order.order_no, amount, order.currency, **buyer
+        ),
+        country=geoip.country_of(order.client_ip),
     )
     return assess(facts, store_limits())
 
@@ -271,6 +424,9 @@ STORE_LIMIT_FIELDS = (
     "risk_per_hour",
     "risk_review_over_cents",
     "risk_challenge_per_minute",
+    "risk_new_customer_cap_cents",
+    "risk_quantity_per_order",
+    "risk_quantity_per_day",
 )
 
 

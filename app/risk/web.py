@@ -13,13 +13,14 @@ from app.i18n import translate
 from app.orders.models import Order
 from app.risk import reviews
 from app.risk.forms import BlacklistForm, DecisionForm
+from app.risk.models import RiskReview
 from tenants.context import tenant_context
 from tenants.resolver import tenant_by_id
 
 
 def review_page(review_id: int, *, queue: str, tenant_id: int | None = None) -> dict:
-    """The review, its store, the order and the buyer's history in that store (404 if the
-    review is not in this queue / this store)."""
+    """The review, its store, the order and the buyer's history in that store with the reviews
+    of those orders, if any (404 if the review is not in this queue / this store)."""
     review = reviews.find(review_id, queue=queue, tenant_id=tenant_id)
     if review is None:
         abort(404)
@@ -36,7 +37,22 @@ def review_page(review_id: int, *, queue: str, tenant_id: int | None = None) -> 
         order.items, order.events  # noqa: B018  (loaded before leaving the store)
         db.session.expunge_all()
         db.session.remove()
-    return {"review": review, "review_store": store, "order": order, "history": history}
+    earlier = {
+        r.order_no: r
+        for r in db.session.scalars(
+            select(RiskReview).where(
+                RiskReview.tenant_id == store.id,
+                RiskReview.order_no.in_([o.order_no for o in history]),
+            )
+        )
+    }
+    return {
+        "review": review,
+        "review_store": store,
+        "order": order,
+        "history": history,
+        "history_reviews": earlier,
+    }
 
 
 def decide(review_id: int, decision: str, *, queue: str, tenant_id: int | None = None) -> bool:

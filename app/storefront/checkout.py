@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, make_response, redirect, request, session
+from flask import abort, current_app, make_response, redirect, request, session
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -32,7 +32,7 @@ from app.orders.services import (
 from app.payments.models import Payment
 from app.payments.providers import ProviderError, ProviderUnavailable
 from app.payments.services import delivered_keys, offered_providers, start_payment
-from app.risk import captcha
+from app.risk import captcha, device
 from app.storefront import catalog
 from app.storefront.access import order_page_url, order_token, token_matches
 from app.storefront.qr import qr_svg
@@ -70,9 +70,35 @@ def _chosen():
     return store, product, row, quantity
 
 
+def _device_id() -> str:
+    """The buyer's device id from its signed cookie ("" when there is none yet)."""
+    return device.from_cookie(request.cookies.get(device.COOKIE), current_app.secret_key)
+
+
+def _with_device_cookie(response):
+    """Give a browser without a (valid) device cookie one: long-lived, first-party, host-only,
+    not readable by scripts. Only on checkout pages, which are never cached."""
+    response = make_response(response)
+    if not _device_id():
+        _, value = device.new_cookie(current_app.secret_key)
+        response.set_cookie(
+            device.COOKIE,
+            value,
+            max_age=device.MAX_AGE_SECONDS,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 @limiter.limit("30 per minute", methods=["POST"])
 def checkout():
+    return _with_device_cookie(_checkout())
+
+
+def _checkout():
     store, product, row, quantity = _chosen()
     customer = current_customer()  # signed in: their e-mail by default, the order is theirs
     form = CheckoutForm(data={"contact_email": customer.email} if customer else None)
@@ -124,6 +150,7 @@ def checkout():
                 query_password=query_password or None,
                 customer_id=customer.id if customer else None,
                 client_ip=client_ip(),
+                device_id=_device_id(),
                 account_fields=account,
                 coupon_code=form.coupon_code.data or "",
                 challenge_passed=challenge_passed,
