@@ -93,7 +93,7 @@ def configure_tenancy(app) -> None:
 def configure_security(app) -> None:
     from app import crypto
     from app.extensions import csrf, limiter
-    from app.web import security
+    from app.web import ratelimits, security
 
     crypto.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
@@ -101,6 +101,7 @@ def configure_security(app) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     csrf.init_app(app)
     limiter.init_app(app)
+    ratelimits.init_app(app)
     security.init_app(app)
 
 

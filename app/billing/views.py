@@ -18,7 +18,7 @@ from app.billing.forms import AssignPlanForm, ChoosePlanForm, attach_error, plan
 from app.billing.metrics import billing_metrics, subscriptions_by_store
 from app.billing.models import INVOICE_STATUS_LABELS, SOURCE_LABELS, STATUS_LABELS
 from app.billing.plans import get_plan, list_plans, save_plan
-from app.extensions import csrf
+from app.extensions import csrf, limiter
 from app.i18n import N_, translate
 from app.merchant.permissions import may, requires
 from app.merchant.views import bp as merchant
@@ -39,6 +39,7 @@ STRIPE_UNREACHABLE = N_("Stripe could not be reached. Please try again in a mome
 
 @bp.post("/webhooks/stripe")
 @csrf.exempt
+@limiter.exempt  # gateways retry from few addresses: never drop them (signed)
 def stripe_webhook():
     """Verify, store once, answer at once: the work is done by a job."""
     payload = request.get_data(cache=False)  # the raw body the signature covers

@@ -22,6 +22,7 @@ from app.net import client_ip
 from app.orders.models import STATUS_LABELS
 from app.payments.providers import ProviderError, ProviderUnavailable
 from app.storefront.access import order_page_url
+from app.web import ratelimits
 from app.web.routing import SiteBlueprint
 from app.web.themes import render_theme
 from app.web.urls import tenant_url
@@ -161,7 +162,7 @@ class TopupForm(FlaskForm):
 
 @bp.route("/balance", methods=["GET", "POST"])
 @customer_login_required
-@limiter.limit("20 per minute", methods=["POST"])
+@ratelimits.limit("balance_topup", methods=["POST"])
 def balance_page():
     """The customer's balance: top up, the statement with its running balance, the level and the
     invite link."""

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from flask import Response, redirect, url_for
 
-from app.extensions import limiter
 from app.kyc.forms import VerificationForm
 from app.ledger.parties import store as store_party
 from app.merchant.permissions import may, requires
 from app.merchant.views import bp
 from app.referrals import services as referrals
-from app.web import party_finance
+from app.web import party_finance, ratelimits
 from app.web.site import render_console
 from app.web.urls import platform_url, tenant_url
 from app.withdrawals.forms import WithdrawalForm
@@ -40,7 +39,7 @@ def finance():
 
 @bp.post("/finance/withdraw")
 @requires("withdraw")
-@limiter.limit("20 per hour")
+@ratelimits.limit("withdrawal_request")
 def request_withdrawal():
     form = WithdrawalForm()
     if party_finance.submit_withdrawal(store_party(current_tenant.id), form):
@@ -50,7 +49,7 @@ def request_withdrawal():
 
 @bp.post("/finance/verification")
 @requires("withdraw")
-@limiter.limit("10 per hour")
+@ratelimits.limit("verification_submit")
 def submit_verification():
     form = VerificationForm()
     if party_finance.submit_verification(store_party(current_tenant.id), form):

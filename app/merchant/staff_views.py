@@ -8,13 +8,14 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.auth.accounts import sign_in
-from app.extensions import db, limiter
+from app.extensions import db
 from app.i18n import N_, translate
 from app.merchant import staff as services
 from app.merchant.permissions import requires
 from app.merchant.staff_forms import ROLE_CHOICES, AcceptInvitationForm, InviteForm, RoleForm
 from app.merchant.views import bp
 from app.net import client_ip
+from app.web import ratelimits
 from app.web.site import render_console
 from app.web.urls import tenant_url
 from tenants.context import current_tenant
@@ -51,7 +52,7 @@ def staff():
 
 @bp.post("/staff/invitations")
 @requires("manage_staff")
-@limiter.limit("30 per hour")
+@ratelimits.limit("staff_invite")
 def invite_staff():
     form = InviteForm()
     if form.validate_on_submit():
@@ -117,7 +118,7 @@ def remove_staff(user_id: int):
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
-@limiter.limit("30 per hour", methods=["POST"])
+@ratelimits.limit("staff_accept", methods=["POST"])
 def accept_invitation(token: str):
     """The invitee chooses their name and password, joins the staff and is signed in."""
     store = _store()

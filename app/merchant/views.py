@@ -12,12 +12,13 @@ from app.auth.accounts import redeem_handoff, sign_in
 from app.auth.guards import login_required_for
 from app.auth.views import add_login_routes
 from app.billing.services import find_subscription
-from app.extensions import db, limiter
+from app.extensions import db
 from app.i18n import translate
 from app.merchant import services
 from app.merchant.forms import CheckoutSettingsForm, StoreSettingsForm
 from app.merchant.models import ROLE_LABELS, StaffUser
 from app.merchant.permissions import is_viewer, may, requires
+from app.web import ratelimits
 from app.web.routing import SiteBlueprint
 from app.web.site import render_console
 from app.web.urls import tenant_url
@@ -46,7 +47,7 @@ def _permissions():
 
 
 @bp.get("/welcome")
-@limiter.limit("30 per minute")
+@ratelimits.limit("store_welcome")
 def welcome():
     """Where /open sends a new owner: a one-time token signs them in on this host."""
     user = redeem_handoff(request.args.get("token", ""))
@@ -57,7 +58,7 @@ def welcome():
 
 
 @bp.get("/view")
-@limiter.limit("30 per minute")
+@ratelimits.limit("view_as_platform")
 def view_as_platform():
     """Where the platform console sends an admin to look in read-only (a one-minute token)."""
     from flask import session

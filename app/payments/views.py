@@ -9,7 +9,7 @@ from flask import abort, redirect, request
 from flask_wtf import FlaskForm
 
 from app.customers.balance import is_topup_no
-from app.extensions import csrf, db
+from app.extensions import csrf, db, limiter
 from app.payments.config import load_provider
 from app.payments.models import Payment
 from app.payments.providers import InvalidCallback, Notification, ProviderUnavailable, Reply
@@ -36,6 +36,7 @@ def _notification() -> Notification:
 
 @bp.route("/payments/callback/<provider_name>", methods=["GET", "POST"])
 @csrf.exempt
+@limiter.exempt  # gateways retry from few addresses: never drop them (signed)
 def callback(provider_name: str):
     """Where gateways notify us; each gets the answer it expects (a refusal makes it retry)."""
     notification = _notification()  # read the raw body before anything parses the form

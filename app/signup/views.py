@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import current_app, jsonify, make_response, redirect, request
 
 from app.auth.accounts import handoff_token
-from app.extensions import limiter
 from app.i18n import translate
 from app.referrals import services as referrals
 from app.signup.forms import OpenStoreForm
+from app.web import ratelimits
 from app.web.routing import SiteBlueprint
 from app.web.site import render_console
 from app.web.urls import tenant_url
@@ -27,7 +27,7 @@ REFERRAL_COOKIE_DAYS = 30
 
 
 @bp.route("/open", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@ratelimits.limit("store_signup", methods=["POST"])
 def open_store():
     """Open a store. An invite link (`/open?ref=<store>`) remembers the inviting store for a
     month; it becomes the new store's referrer (store referral)."""
@@ -64,7 +64,7 @@ def open_store():
 
 
 @bp.get("/open/check")
-@limiter.limit("60 per minute")
+@ratelimits.limit("slug_check", json=True)
 def check_slug():
     """Live availability check for the store address field."""
     slug = (request.args.get("slug") or "").strip().lower()

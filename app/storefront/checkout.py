@@ -14,7 +14,7 @@ from wtforms.validators import Email, Length, Optional
 
 from app.customers import balance
 from app.customers.views import current_customer, current_discount_bp
-from app.extensions import db, limiter
+from app.extensions import db
 from app.i18n import translate
 from app.inventory import services as inventory
 from app.inventory.models import KeyAccessLog
@@ -37,6 +37,7 @@ from app.storefront import catalog
 from app.storefront.access import order_page_url, order_token, token_matches
 from app.storefront.qr import qr_svg
 from app.storefront.views import bp
+from app.web import ratelimits
 from app.web.themes import render_theme
 from app.web.urls import tenant_url
 from tenants.context import current_tenant
@@ -93,7 +94,7 @@ def _with_device_cookie(response):
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
-@limiter.limit("30 per minute", methods=["POST"])
+@ratelimits.limit("checkout", methods=["POST"])
 def checkout():
     return _with_device_cookie(_checkout())
 
@@ -175,7 +176,7 @@ def _checkout():
 
 
 @bp.get("/captcha.png")
-@limiter.limit("60 per minute")
+@ratelimits.limit("captcha")
 def captcha_picture():
     """The checkout's captcha (asked for by the store's risk rules); a new one on each load."""
     response = make_response(captcha.issue(session))
@@ -295,7 +296,7 @@ class PayForm(FlaskForm):
 
 
 @bp.get("/order/<order_no>")
-@limiter.limit("60 per minute")
+@ratelimits.limit("order_page")
 def order_page(order_no: str):
     """The buyer's order page (signed link): status, paying, and the keys once delivered."""
     store = current_tenant._get_current_object()
@@ -332,7 +333,7 @@ def order_page(order_no: str):
 
 
 @bp.post("/order/<order_no>/pay")
-@limiter.limit("20 per minute")
+@ratelimits.limit("order_pay")
 def pay_order(order_no: str):
     """Step 3 again from the order page: pay an unpaid order with the chosen provider."""
     store = current_tenant._get_current_object()
@@ -377,7 +378,7 @@ def pay_by_qr(order_no: str, payment_no: str):
 
 
 @bp.get("/order/<order_no>/status")
-@limiter.limit("120 per minute")
+@ratelimits.limit("order_status", json=True)
 def order_status(order_no: str):
     """What the waiting pages poll; never changes anything but a lazy expiry."""
     order = _signed_order(order_no)
@@ -389,8 +390,17 @@ class LookupForm(FlaskForm):
     query_password = PasswordField(_l("Query password"), validators=[Optional(), Length(max=64)])
 
 
+def _lookup_target() -> str:
+    """What a lookup asks about (an order number, e-mail or phone) in this store, whoever asks
+    and from wherever: guessing one order's query password from many addresses is limited too.
+    Every needle is counted alike, so the limit says nothing about whether it exists."""
+    needle = (request.form.get("needle") or "").strip().lower()[:254]
+    return f"lookup:{current_tenant.id}:{needle}"
+
+
 @bp.route("/lookup", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@ratelimits.limit("order_lookup", methods=["POST"])
+@ratelimits.limit("order_lookup_target", methods=["POST"], key=_lookup_target)
 def lookup():
     """Order lookup: with the query password, links to the matching orders; with an e-mail
     address alone, the links are e-mailed to it. The answer never says whether anything exists."""

@@ -14,7 +14,7 @@ from app.auth.accounts import sign_in
 from app.auth.guards import login_required_for
 from app.auth.views import add_login_routes
 from app.db import utcnow
-from app.extensions import db, limiter
+from app.extensions import db
 from app.i18n import translate
 from app.inventory import services as inventory
 from app.kyc.forms import VerificationForm
@@ -22,7 +22,7 @@ from app.platform.catalog_forms import ImportKeysForm, flash_import_report
 from app.supplier_portal import services as portal
 from app.supplier_portal.forms import ApplyForm, CostForm, DetailsForm
 from app.supplier_portal.models import SupplierUser
-from app.web import party_finance
+from app.web import party_finance, ratelimits
 from app.web.routing import SiteBlueprint
 from app.web.site import render_console
 from app.withdrawals.forms import WithdrawalForm
@@ -54,7 +54,7 @@ def _refused(form, refused: portal.PortalRefused) -> None:
 
 
 @bp.route("/apply", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
+@ratelimits.limit("supplier_apply", methods=["POST"])
 def apply():
     if current_user.is_authenticated and current_user.login_kind == "supplier":
         return redirect(url_for("supplier.home"))
@@ -140,7 +140,7 @@ def sku(sku_id: int):
 
 @bp.post("/skus/<int:sku_id>/keys")
 @approved_supplier
-@limiter.limit("60 per hour")
+@ratelimits.limit("supplier_upload")
 def upload_keys(sku_id: int):
     sku = _sku_or_404(sku_id)
     form = ImportKeysForm()
@@ -210,7 +210,7 @@ def finance():
 
 @bp.post("/finance/withdraw")
 @approved_supplier
-@limiter.limit("20 per hour")
+@ratelimits.limit("withdrawal_request")
 def request_withdrawal():
     form = WithdrawalForm()
     if party_finance.submit_withdrawal(portal.party(current_user.supplier_id), form):
@@ -220,7 +220,7 @@ def request_withdrawal():
 
 @bp.post("/finance/verification")
 @approved_supplier
-@limiter.limit("10 per hour")
+@ratelimits.limit("verification_submit")
 def submit_verification():
     form = VerificationForm()
     if party_finance.submit_verification(portal.party(current_user.supplier_id), form):

@@ -8,7 +8,7 @@ from flask import abort, request
 from sqlalchemy import select
 
 from app.catalog.models import Supplier
-from app.extensions import csrf, db
+from app.extensions import csrf, db, limiter
 from app.fulfilment.models import Topup
 from app.fulfilment.services import apply_callback
 from app.suppliers.connectors.base import CallbackRequest, SupplierRejected
@@ -23,6 +23,7 @@ bp = SiteBlueprint("suppliers", __name__, site="platform")
 
 @bp.route("/suppliers/callback/<int:supplier_id>", methods=["GET", "POST"])
 @csrf.exempt
+@limiter.exempt  # gateways retry from few addresses: never drop them (signed)
 def callback(supplier_id: int):
     supplier = db.session.get(Supplier, supplier_id)
     if supplier is None or not supplier.connector:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.audit.services import Actor
 from app.db import utcnow
-from app.extensions import db, limiter
+from app.extensions import db
 from app.i18n import translate
 from app.net import client_ip
 from app.orders.models import Order
@@ -16,6 +16,7 @@ from app.storefront.access import token_matches as order_token_matches
 from app.tickets import services as tickets
 from app.tickets.forms import MessageForm, OpenTicketForm
 from app.tickets.links import ticket_page_url, ticket_token, token_matches
+from app.web import ratelimits
 from app.web.routing import SiteBlueprint
 from app.web.themes import render_theme
 from tenants.context import current_tenant
@@ -44,7 +45,7 @@ def _buyers_order(order_no: str) -> Order:
 
 
 @bp.route("/order/<order_no>/ticket", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
+@ratelimits.limit("ticket_open", methods=["POST"])
 def open_ticket(order_no: str):
     store = current_tenant._get_current_object()
     order = _buyers_order(order_no)
@@ -97,14 +98,14 @@ def _may_escalate(ticket) -> bool:
 
 
 @bp.get("/ticket/<ticket_no>")
-@limiter.limit("60 per minute")
+@ratelimits.limit("ticket_page")
 def ticket_page(ticket_no: str):
     store, ticket = _buyers_ticket(ticket_no)
     return _ticket_page(store, ticket)
 
 
 @bp.post("/ticket/<ticket_no>/reply")
-@limiter.limit("30 per hour")
+@ratelimits.limit("ticket_reply")
 def reply(ticket_no: str):
     store, ticket = _buyers_ticket(ticket_no)
     form = MessageForm()
@@ -120,7 +121,7 @@ def reply(ticket_no: str):
 
 
 @bp.post("/ticket/<ticket_no>/escalate")
-@limiter.limit("10 per hour")
+@ratelimits.limit("ticket_escalate")
 def escalate(ticket_no: str):
     store, ticket = _buyers_ticket(ticket_no)
     form = MessageForm()
