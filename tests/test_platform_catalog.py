@@ -520,3 +520,30 @@ def test_only_platform_owners_may_export_keys(app, apex, card_sku):
         action=f"/platform/inventory/{sid}/export",
     )
     assert refused.status_code == 403
+
+
+def test_the_operator_marks_a_product_high_risk_and_caps_a_skus_daily_quantity(
+    app, console, card_sku
+):
+    from app.catalog.models import Product, Sku
+
+    sid, code = card_sku()
+    pid = lookup(app, select(Sku.product_id).where(Sku.id == sid))
+    product = lookup(app, select(Product).where(Product.id == pid))
+    data = product_data(product.name, product.category_id, is_high_risk="y")
+    assert console.submit(f"/platform/catalog/products/{pid}", data).status_code == 302
+    assert lookup(app, select(Product.is_high_risk).where(Product.id == pid)) is True
+    assert '<input checked id="is_high_risk" name="is_high_risk"' in text(
+        console.get(f"/platform/catalog/products/{pid}")
+    )
+    page = f"/platform/catalog/skus/{sid}"
+    wrong = console.submit(page, sku_data(code, daily_quantity_max="0"))
+    assert wrong.status_code == 400 and "leave it empty for no limit" in text(wrong)
+    assert console.submit(page, sku_data(code, daily_quantity_max="5")).status_code == 302
+    assert lookup(app, select(Sku.daily_quantity_max).where(Sku.id == sid)) == 5
+    assert 'value="5"' in text(console.get(page))
+    assert console.submit(page, sku_data(code, daily_quantity_max="")).status_code == 302
+    assert lookup(app, select(Sku.daily_quantity_max).where(Sku.id == sid)) is None
+    cleared = product_data(product.name, product.category_id)  # the box unticked
+    assert console.submit(f"/platform/catalog/products/{pid}", cleared).status_code == 302
+    assert lookup(app, select(Product.is_high_risk).where(Product.id == pid)) is False

@@ -221,3 +221,35 @@ def test_a_store_can_ask_for_a_captcha_and_the_solved_one_lets_the_order_through
     assert buy(captcha="ace47").status_code == 302
     with app.app_context(), tenant_context(store):
         assert db.session.scalar(select(func.count()).select_from(Order)) == 2
+
+
+def test_the_store_sets_its_first_order_and_quantity_caps(app, make_store, site):
+    store = make_store()
+    client = owner(site, store)
+    values = {"new_customer_cap": "200", "quantity_per_order": "5", "quantity_per_day": "10"}
+    assert client.submit("/admin/risk", values, "/admin/risk/limits").status_code == 302
+    with app.app_context(), tenant_context(store):
+        row = db.session.get(StoreSettings, 1)
+        saved = (row.risk_new_customer_cap_cents, row.risk_quantity_per_order)
+        assert saved + (row.risk_quantity_per_day,) == (20000, 5, 10)
+    bad = client.submit("/admin/risk", {"quantity_per_day": "1.5"}, "/admin/risk/limits")
+    assert bad.status_code == 400
+
+
+def test_the_queues_show_the_sla_and_the_history_shows_earlier_reviews(
+    app, make_store, site, monkeypatch
+):
+    store = make_store()
+    email = f"again-{uuid.uuid4().hex[:6]}@example.com"
+    earlier, _ = held_for_store(app, store, email=email)
+    order_no, review = held_for_store(app, store, email=email)
+    client = owner(site, store)
+    queue = client.get("/admin/risk").text
+    assert f'id="review-{review.id}"' in queue and 'data-overdue="no"' in queue
+    page = client.get(f"/admin/risk/{review.id}").text
+    assert 'id="sla" data-overdue="no"' in page
+    row = page[page.index(f'data-order-no="{earlier}"') :].split("</tr>")[0]
+    assert 'data-earlier-review="waiting"' in row and 'data-reason="store_review"' in row
+    monkeypatch.setitem(app.config, "RISK_REVIEW_SLA_MINUTES", 0)
+    assert 'data-overdue="yes"' in client.get("/admin/risk").text
+    assert 'id="sla" data-overdue="yes"' in client.get(f"/admin/risk/{review.id}").text
