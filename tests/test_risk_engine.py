@@ -35,7 +35,7 @@ def test_a_small_order_is_allowed_with_score_zero():
 
 
 @pytest.mark.parametrize(
-    "amount, outcome", [(500_000, REVIEW), (500_001, BLOCK)]
+    "amount, outcome", [(499_999, REVIEW), (500_000, REVIEW), (500_001, BLOCK)]
 )  # at the maximum: allowed by the maximum (the AML threshold still reviews it)
 def test_single_order_maximum_boundary(amount, outcome):
     result = assess(Facts(amount_cents=amount, day_contact_cents=amount), LIMITS)
@@ -54,9 +54,10 @@ def test_single_order_maximum_boundary(amount, outcome):
 def test_daily_maxima_boundaries(field, limit_name):
     limits = Limits(aml_daily_cents=10**12)
     limit = getattr(limits, limit_name)
+    below = assess(Facts(amount_cents=100, **{field: limit - 1}), limits)
     at = assess(Facts(amount_cents=100, **{field: limit}), limits)
     over = assess(Facts(amount_cents=100, **{field: limit + 1}), limits)
-    assert at.outcome == ALLOW
+    assert below.outcome == ALLOW and at.outcome == ALLOW
     assert over.outcome == BLOCK and over.blocking.code.startswith("daily_")
     assert over.blocking.params["max"] == f"{limit / 100:.2f}"
 

@@ -330,3 +330,34 @@ def test_count_attempt_counts_ip_contact_and_device_exactly_under_concurrency(ap
     assert sorted(c["device_minute"] for c in seen) == list(range(1, 9))
     assert sorted(c["device_hour"] for c in seen) == list(range(1, 9))
     assert [c["contact_minute"] for c in seen] == [1] * 8  # each contact once
+
+
+def test_two_payments_at_once_in_two_stores_see_each_others_aml_total(app, make_store, monkeypatch):
+    """Of two payments at once that together reach the threshold, exactly one — the later — is
+    held. (Here both also lock the sandbox clearing account; the per-contact lock of app.risk.aml
+    is what orders payments through different gateways.)"""
+    store_a, store_b = make_store(), make_store()
+    sku_a = card_sku(app, wholesale=3000, keys=2)
+    sku_b = card_sku(app, wholesale=2000, keys=2)
+    monkeypatch.setitem(app.config, "RISK_AML_DAILY_CENTS", 5000)
+    email = f"race-{uuid.uuid4().hex[:6]}@example.com"
+    payments = [
+        open_payment(app, store_a, sku_a, email=email)[1],
+        open_payment(app, store_b, sku_b, email=email)[1],
+    ]
+    outcomes, errors, barrier = [], [], threading.Barrier(2)
+
+    def pay(payment_no):
+        try:
+            barrier.wait()
+            outcomes.append(notify(app, payment_no))
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=pay, args=(p,)) for p in payments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(outcomes) == ["delivered", "review"]
