@@ -20,6 +20,17 @@ def test_embedded_defaults(tmp_path, monkeypatch):
     assert config["PLATFORM_DOMAIN"] == "localhost"
     assert len(config["SECRET_KEY"]) > 40
     assert config["DATA_ENCRYPTION_KEYS"].startswith("k1:")
+    assert config["RATELIMIT_STORAGE_URI"] == "memory://"  # rate limits counted in memory
+
+
+def test_a_named_rate_limit_is_set_from_the_environment(tmp_path, monkeypatch):
+    from app.web.ratelimits import LIMITS
+
+    monkeypatch.setenv("RATE_LIMIT_CHECKOUT", "99 per minute")
+    config = load_config(tmp_path)
+    assert config["RATE_LIMIT_CHECKOUT"] == "99 per minute"
+    assert "checkout" in LIMITS
+    assert config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] is True  # Redis away: keep serving
 
 
 def test_secrets_are_generated_once_and_kept(tmp_path, monkeypatch):
