@@ -93,6 +93,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Lock-out: this many failed sign-ins for one account (from any address) lock it until
         # the window has passed; answered 429 with Retry-After.
         "LOGIN_LOCKOUT_LIMIT": os.environ.get("LOGIN_LOCKOUT_LIMIT", "10 per 15 minutes"),
+        # The open API, per key and per client address (Flask-Limiter notation).
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "300 per minute"),
+        "API_RATE_LIMIT_PER_IP": os.environ.get("API_RATE_LIMIT_PER_IP", "1200 per minute"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",

@@ -114,6 +114,7 @@ def _refuse_risky_checkout(
     customer_id,
     client_ip: str,
     challenge_passed: bool | None,
+    channel: str,
 ) -> None:
     """Risk rules before the order exists: a blocked checkout creates and reserves nothing.
     (An order to be reviewed goes ahead; the payment holds it, see app.payments.services.)"""
@@ -129,6 +130,7 @@ def _refuse_risky_checkout(
         ip=client_ip,
         # None: the caller cannot show a captcha (services, API), so none is asked for.
         challenge_passed=challenge_passed is not False,
+        count_velocity=channel != "api",
     )
     if assessment.outcome == BLOCK:
         reason = assessment.blocking
@@ -150,12 +152,14 @@ def create_order(
     account_fields: dict | None = None,
     coupon_code: str = "",
     challenge_passed: bool | None = None,
+    channel: str = "web",
 ) -> Order:
     """Price a SKU for this store, reserve its stock and open an unpaid order (one transaction).
 
     Prices come from the store's catalog view, never from the client; the payment window and
     the unpaid-order limits are the store's checkout settings. A coupon code takes its discount
-    off and reserves its use in the same transaction."""
+    off and reserves its use in the same transaction. `channel` "api" (orders over the open
+    API) leaves out the per-minute/hour velocity counts, see app.risk.services."""
     from app.coupons import services as coupons
     from app.merchant.services import get_checkout_settings
 
@@ -208,6 +212,7 @@ def create_order(
         customer_id,
         client_ip,
         challenge_passed,
+        channel,
     )
     now = utcnow()
     order = Order(

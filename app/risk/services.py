@@ -186,9 +186,12 @@ def check_checkout(
     customer_id: int | None,
     ip: str,
     challenge_passed: bool = True,
+    count_velocity: bool = True,
 ) -> Assessment:
     """The decision before an order is created. The velocity counters move only when nothing
-    else blocks (a refused order for too much money does not also use up the buyer's quota)."""
+    else blocks (a refused order for too much money does not also use up the buyer's quota).
+    Without `count_velocity` (API orders: a signed-in buyer paying from a prepaid balance,
+    throttled per key by the API's rate limit) the per-minute/hour counts are left out."""
     limits = store_limits()
     contact, customer, by_ip = daily_totals(
         ip=ip, email=email, phone=phone, customer_id=customer_id
@@ -204,7 +207,7 @@ def check_checkout(
         challenge_passed=challenge_passed,
     )
     first = assess(facts, limits)
-    if first.outcome == BLOCK:
+    if first.outcome == BLOCK or not count_velocity:
         return first
     counts = count_attempt(tenant_id, ip=ip, contacts=[c for c in (email, phone) if c])
     return assess(
