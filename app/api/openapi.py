@@ -11,8 +11,8 @@ from app.api.signing import KEY_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAM
 SIGNING = f"""Every request except this document and the docs page is signed with an API key
 (created in the store's customer account, **API keys**).
 
-1. Take the request's method, path with the query string exactly as sent, a timestamp (Unix
-   seconds) and a nonce (16–64 characters of `A–Z a–z 0–9 - _`, new for every request).
+1. Take the request's method, path and query string exactly as sent (percent-encoded as on
+   the wire), a timestamp (Unix seconds) and a nonce (16–64 characters of `A–Z a–z 0–9 - _`, new for every request).
 2. Build the text of six lines joined by `\\n`: `KAMENG-HMAC-SHA256`, the METHOD, the
    path[?query], the timestamp, the nonce, and the hex SHA-256 of the body (of the empty string
    for GET).
@@ -150,7 +150,7 @@ SCHEMAS = {
     "NewOrder": {
         "type": "object",
         "properties": {
-            "sku_id": {"type": "integer", "minimum": 1},
+            "sku_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
             "quantity": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1},
             "account_fields": {
                 "type": "object",

@@ -23,6 +23,7 @@ from app.payments.services import delivered_keys
 from app.storefront.catalog import store_catalog
 from tenants.context import TenantRef
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
 KEYS_SHOWN_IN = ("delivered", "partially_refunded")
@@ -109,8 +110,8 @@ def parse_order_request(payload) -> OrderRequest:
         raise ApiProblem("invalid-request", "Send a JSON object.")
     sku_id, quantity = payload.get("sku_id"), payload.get("quantity", 1)
     fields = payload.get("account_fields", {})
-    if not isinstance(sku_id, int) or isinstance(sku_id, bool) or sku_id < 1:
-        errors.append({"field": "sku_id", "message": "a positive integer is required"})
+    if not isinstance(sku_id, int) or isinstance(sku_id, bool) or not 1 <= sku_id <= MAX_ID:
+        errors.append({"field": "sku_id", "message": f"an integer from 1 to {MAX_ID}"})
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 10_000:
         errors.append({"field": "quantity", "message": "an integer from 1 to 10000"})
     if not isinstance(fields, dict) or not all(

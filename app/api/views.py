@@ -6,6 +6,7 @@ and answers JSON; every error is `application/problem+json`."""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from flask import Response, current_app, g, render_template, request
 from flask_limiter import RateLimitExceeded
@@ -58,7 +59,7 @@ def authenticate_caller():
         raise ApiProblem("payload-too-large", f"Keep the body under {MAX_BODY_BYTES} bytes.")
     signed = SignedRequest(
         method=request.method,
-        path=request.path,
+        path=_path_as_sent(),
         query=request.query_string.decode("latin-1"),
         headers=request.headers,
         body=request.get_data(cache=True),
@@ -66,6 +67,14 @@ def authenticate_caller():
     )
     g.api_caller = authenticate(_store(), signed)
     return None
+
+
+def _path_as_sent() -> str:
+    """The path exactly as the client sent it (percent-encoding included): what it signed."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return raw.split("?", 1)[0]
+    return quote(request.path, safe="/-_.~!$&'()*+,;=:@")
 
 
 def _caller(scope: str):
