@@ -97,7 +97,7 @@ def test_revoked_and_foreign_keys_are_unknown(app, make_store, buyer):
 
     other_store = api_store(app, make_store)
     elsewhere = api_caller(app, other_store)
-    elsewhere.store = buyer.store  # a key of another store, sent to this one
+    elsewhere.host = buyer.host  # a key of another store, sent to this one
     assert slug_of(elsewhere.call("GET", "/api/v1/balance")) == "invalid-key"
     with app.app_context(), tenant_context(buyer.store):
         keys.revoke_key(db.session.scalar(select(ApiKey).where(ApiKey.key_id == buyer.key_id)))
@@ -423,3 +423,45 @@ def test_a_customer_creates_sees_once_and_revokes_a_key(app, make_store, site):
         "/account/login", {"email": customer_email(app, free, other), "password": PASSWORD}
     )
     assert 'id="api-not-offered"' in elsewhere.get("/account/api").get_data(as_text=True)
+
+
+def test_a_reference_is_bought_once_for_ever_and_found_again(app, buyer):
+    sku = card_sku(app, wholesale=1000, keys=5)
+    body = {"sku_id": sku, "quantity": 1, "reference": "erp-1001"}
+    first = buyer.call("POST", "/api/v1/orders", json_body=body)
+    assert first.status_code == 201 and first.get_json()["reference"] == "erp-1001"
+    again = buyer.call("POST", "/api/v1/orders", json_body=dict(body, quantity=2))
+    assert again.status_code == 200  # the order placed with that reference, not a new one
+    assert again.get_json()["order_no"] == first.get_json()["order_no"]
+    found = buyer.call("GET", "/api/v1/orders", params={"reference": "erp-1001"}).get_json()
+    assert [o["order_no"] for o in found["orders"]] == [first.get_json()["order_no"]]
+    assert balance_of(app, buyer.store, buyer.customer_id) == 5000 - 1200
+    # Another customer's reference space is their own.
+    neighbour = api_caller(app, buyer.store)
+    topped_up(app, buyer.store, neighbour.customer_id, 2000)
+    assert neighbour.call("POST", "/api/v1/orders", json_body=body).status_code == 201
+    bad = buyer.call("POST", "/api/v1/orders", json_body=dict(body, reference="no spaces"))
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "reference"
+
+
+@pytest.mark.postgres
+def test_one_reference_sent_concurrently_buys_once(app, buyer):
+    sku = card_sku(app, wholesale=1000, keys=10)
+    body = {"sku_id": sku, "quantity": 1, "reference": f"race-{uuid.uuid4().hex[:8]}"}
+    barrier = threading.Barrier(6)
+    answers = []
+
+    def send():
+        barrier.wait()
+        response = buyer.call("POST", "/api/v1/orders", json_body=body)
+        answers.append((response.status_code, response.get_json()["order_no"]))
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in answers) == [200] * 5 + [201], answers
+    assert len({order_no for _, order_no in answers}) == 1
+    assert len(orders_of(app, buyer.store, buyer.customer_id)) == 1
+    assert balance_of(app, buyer.store, buyer.customer_id) == 5000 - 1200

@@ -4,7 +4,7 @@ Used by the `kameng` supplier connector (one Kameng platform docked to another) 
 copied by B2B buyers: it needs only `requests` and app.api.signing (pure, standard library).
 
     client = KamengClient("https://acme.example.com", "kk_…", "ks_…")
-    order = client.create_order(sku_id=12, quantity=1, idempotency_key="my-order-1001")
+    order = client.create_order(sku_id=12, quantity=1, reference="my-order-1001")
 """
 
 from __future__ import annotations
@@ -107,20 +107,32 @@ class KamengClient:
         sku_id: int,
         quantity: int = 1,
         account_fields: dict | None = None,
-        idempotency_key: str,
+        reference: str | None = None,
+        idempotency_key: str | None = None,
     ) -> dict:
+        """Place an order paid from the balance. `reference` (your order number) makes it
+        idempotent for ever; `idempotency_key` replays the first answer for 24 hours."""
         body = {"sku_id": sku_id, "quantity": quantity}
         if account_fields:
             body["account_fields"] = dict(account_fields)
-        return self.request(
-            "POST", "/orders", body=body, headers={"Idempotency-Key": idempotency_key}
-        )[1]
+        if reference:
+            body["reference"] = reference
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self.request("POST", "/orders", body=body, headers=headers)[1]
 
     def order(self, order_no: str) -> dict:
         return self.request("GET", f"/orders/{order_no}")[1]
 
-    def orders(self, *, cursor: str | None = None, limit: int = 20) -> dict:
-        return self.request("GET", "/orders", params={"cursor": cursor, "limit": limit})[1]
+    def orders(
+        self, *, cursor: str | None = None, limit: int = 20, reference: str | None = None
+    ) -> dict:
+        params = {"cursor": cursor, "limit": limit, "reference": reference}
+        return self.request("GET", "/orders", params=params)[1]
+
+    def order_by_reference(self, reference: str) -> dict | None:
+        """Your order with this reference, keys included, or None."""
+        found = self.orders(reference=reference, limit=1)["orders"]
+        return self.order(found[0]["order_no"]) if found else None
 
     def iter_orders(self, *, limit: int = 100) -> Iterator[dict]:
         cursor = None

@@ -12,7 +12,8 @@ SIGNING = f"""Every request except this document and the docs page is signed wit
 (created in the store's customer account, **API keys**).
 
 1. Take the request's method, path and query string exactly as sent (percent-encoded as on
-   the wire), a timestamp (Unix seconds) and a nonce (16–64 characters of `A–Z a–z 0–9 - _`, new for every request).
+   the wire), a timestamp (Unix seconds) and a nonce (16–64 characters of `A–Z a–z 0–9 - _`,
+   new for every request).
 2. Build the text of six lines joined by `\\n`: `KAMENG-HMAC-SHA256`, the METHOD, the
    path[?query], the timestamp, the nonce, and the hex SHA-256 of the body (of the empty string
    for GET).
@@ -132,6 +133,7 @@ SCHEMAS = {
     "Order": _obj(
         {
             "order_no": {"type": "string"},
+            "reference": {"type": ["string", "null"], "description": "Yours, if you gave one"},
             "status": ORDER_STATUS,
             "total_cents": {"type": "integer"},
             "currency": {"type": "string"},
@@ -156,6 +158,12 @@ SCHEMAS = {
                 "type": "object",
                 "additionalProperties": {"type": "string", "maxLength": 200},
                 "description": "The product's account fields, for direct top-ups",
+            },
+            "reference": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                "description": "Your own order number: placing it again returns the same order "
+                "(200), for ever",
             },
         },
         "required": ["sku_id"],
@@ -275,6 +283,12 @@ def _paths() -> dict:
                 parameters=[
                     {"name": "cursor", "in": "query", "schema": {"type": "string"}},
                     {
+                        "name": "reference",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "Only the order with this reference of yours",
+                    },
+                    {
                         "name": "limit",
                         "in": "query",
                         "schema": {"type": "integer", "minimum": 1, "maximum": 100},
@@ -285,6 +299,7 @@ def _paths() -> dict:
                 "Place an order paid from your balance",
                 "order",
                 {
+                    "200": _json("Order", "The order placed earlier with this reference"),
                     "201": _json("Order", "Placed and paid (card keys already delivered)"),
                     "402": _problem("The balance does not cover it (nothing was charged)"),
                     "409": _problem("The Idempotency-Key was used for another request"),

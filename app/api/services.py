@@ -8,6 +8,7 @@ import base64
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.api.problems import ApiProblem
 from app.customers import balance
@@ -96,11 +97,23 @@ def balance_view(store: TenantRef, customer: Customer, currency: str = "CNY") ->
 # -- orders ----------------------------------------------------------------------------------------
 
 
+REFERENCE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:")
+
+
 @dataclass(frozen=True)
 class OrderRequest:
     sku_id: int
     quantity: int
     account_fields: dict[str, str]
+    reference: str | None = None
+
+
+def reference_is_wellformed(reference) -> bool:
+    return (
+        isinstance(reference, str)
+        and 1 <= len(reference) <= 64
+        and set(reference) <= REFERENCE_CHARS
+    )
 
 
 def parse_order_request(payload) -> OrderRequest:
@@ -118,18 +131,35 @@ def parse_order_request(payload) -> OrderRequest:
         isinstance(k, str) and isinstance(v, str) and len(v) <= 200 for k, v in fields.items()
     ):
         errors.append({"field": "account_fields", "message": "an object of strings"})
-    unknown = set(payload) - {"sku_id", "quantity", "account_fields"}
+    reference = payload.get("reference")
+    if reference is not None and not reference_is_wellformed(reference):
+        errors.append({"field": "reference", "message": "1–64 of A–Z a–z 0–9 - _ . :"})
+    unknown = set(payload) - {"sku_id", "quantity", "account_fields", "reference"}
     errors += [{"field": name, "message": "unknown field"} for name in sorted(unknown)]
     if errors:
         raise ApiProblem("invalid-request", "Check the fields listed in errors.", errors=errors)
-    return OrderRequest(sku_id=sku_id, quantity=quantity, account_fields=fields)
+    return OrderRequest(
+        sku_id=sku_id, quantity=quantity, account_fields=fields, reference=reference
+    )
+
+
+def by_reference(customer: Customer, reference: str) -> Order | None:
+    return db.session.scalar(
+        select(Order).where(Order.customer_id == customer.id, Order.client_reference == reference)
+    )
 
 
 def place_order(
     store: TenantRef, customer: Customer, wanted: OrderRequest, *, client_ip: str
-) -> Order:
-    """Open the order and pay it from the customer's balance. An order the balance cannot pay
-    is cancelled at once (its keys go back); nothing is charged."""
+) -> tuple[Order, bool]:
+    """Open the order and pay it from the customer's balance; returns it and whether it is new.
+    An order the balance cannot pay is cancelled at once (its keys go back); nothing is charged.
+    An order with the `reference` of an earlier one of this customer's is that order, whatever
+    became of it: the reference is never bought twice."""
+    if wanted.reference is not None:
+        earlier = by_reference(customer, wanted.reference)
+        if earlier is not None:
+            return earlier, False
     try:
         order = create_order(
             store,
@@ -139,7 +169,13 @@ def place_order(
             client_ip=client_ip,
             account_fields=wanted.account_fields,
             channel="api",
+            client_reference=wanted.reference,
         )
+    except IntegrityError:  # the same reference, placed a moment ago by a concurrent request
+        earlier = by_reference(customer, wanted.reference) if wanted.reference else None
+        if earlier is None:
+            raise
+        return earlier, False
     except OrderError as error:
         detail = translate(error.message, **error.params)
         raise ApiProblem(
@@ -161,7 +197,7 @@ def place_order(
             balance_cents=balance.balance_cents(store.id, customer.id, order.currency),
             order_total_cents=order.total_cents,
         ) from None
-    return db.session.scalar(select(Order).where(Order.order_no == order_no))
+    return db.session.scalar(select(Order).where(Order.order_no == order_no)), True
 
 
 def own_order(customer: Customer, order_no: str) -> Order:
@@ -206,17 +242,18 @@ def order_view(store: TenantRef, order: Order, *, reveal_for: str | None = None)
         if item.delivery_type == "card_key":
             mine, pending_keys = pending_keys[: item.quantity], pending_keys[item.quantity :]
             line["keys"] = [{"card_no": number, "secret": secret} for number, secret in mine]
-        elif item.delivery_type == "direct_topup":
+        if item.delivery_type == "direct_topup":
             topup = topups.get(item.id)
             line["topup"] = {
                 "status": topup.status if topup else "pending",
                 "delivered_quantity": topup.delivered_quantity if topup else 0,
             }
-        elif reveal_for and item.manual_delivery_sealed and order.status in KEYS_SHOWN_IN:
+        if reveal_for and item.manual_delivery_sealed and order.status in KEYS_SHOWN_IN:
             line["delivery"] = manual_delivery(store, item)
         items.append(line)
     return {
         "order_no": order.order_no,
+        "reference": order.client_reference,
         "status": order.status,
         "total_cents": order.total_cents,
         "currency": order.currency,
@@ -246,10 +283,14 @@ def _after(cursor: str) -> int:
         ) from None
 
 
-def list_orders(customer: Customer, *, cursor: str = "", limit: int = DEFAULT_PAGE) -> dict:
+def list_orders(
+    customer: Customer, *, cursor: str = "", limit: int = DEFAULT_PAGE, reference: str = ""
+) -> dict:
     """The customer's orders, newest first, a page at a time. The cursor is the last order's id,
-    so orders placed meanwhile never shift or repeat a page."""
+    so orders placed meanwhile never shift or repeat a page. `reference` finds one order."""
     query = select(Order).where(Order.customer_id == customer.id)
+    if reference:
+        query = query.where(Order.client_reference == reference[:64])
     if cursor:
         query = query.where(Order.id < _after(cursor))
     rows = db.session.scalars(query.order_by(Order.id.desc()).limit(limit + 1)).all()

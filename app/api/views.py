@@ -191,8 +191,8 @@ def create_order():
 
 def _place(caller) -> Response:
     wanted = services.parse_order_request(_body())
-    order = services.place_order(_store(), caller.customer, wanted, client_ip=client_ip())
-    return _order_response(order, 201)
+    order, new = services.place_order(_store(), caller.customer, wanted, client_ip=client_ip())
+    return _order_response(order, 201 if new else 200)
 
 
 @bp.get("/orders")
@@ -208,7 +208,12 @@ def orders():
             f"limit must be from 1 to {services.MAX_PAGE}.",
             errors=[{"field": "limit", "message": "out of range"}],
         )
-    page = services.list_orders(caller.customer, cursor=request.args.get("cursor", ""), limit=limit)
+    page = services.list_orders(
+        caller.customer,
+        cursor=request.args.get("cursor", ""),
+        limit=limit,
+        reference=request.args.get("reference", ""),
+    )
     store = _store()
     return _json(
         {

@@ -153,6 +153,7 @@ def create_order(
     coupon_code: str = "",
     challenge_passed: bool | None = None,
     channel: str = "web",
+    client_reference: str | None = None,
 ) -> Order:
     """Price a SKU for this store, reserve its stock and open an unpaid order (one transaction).
 
@@ -226,6 +227,7 @@ def create_order(
         contact_phone=contact_phone,
         query_password_hash=None,
         customer_id=customer_id,
+        client_reference=client_reference,
         client_ip=client_ip[:45],
         expires_at=now + timedelta(minutes=rules.order_expiry_minutes),
         created_at=now,
@@ -376,6 +378,18 @@ def _manual_purpose(tenant: TenantRef, item: OrderItem) -> str:
 def manual_delivery(tenant: TenantRef, item: OrderItem) -> str:
     """What staff filled in for a manually delivered item, in clear (for its buyer and staff)."""
     return open_text(item.manual_delivery_sealed, _manual_purpose(tenant, item))
+
+
+def attach_supplier_delivery(tenant: TenantRef, item_id: int, secrets: tuple[str, ...]) -> None:
+    """Card secrets a supplier returned for a top-up item (an upstream card shop, another
+    Kameng platform): kept sealed on the item, shown to its buyer like a manual delivery.
+    Caller commits."""
+    item = db.session.get(OrderItem, item_id)
+    if item is None or not secrets:
+        return
+    earlier = manual_delivery(tenant, item) if item.manual_delivery_sealed else ""
+    content = "\n".join(line for line in (earlier, *secrets) if line)
+    item.manual_delivery_sealed = seal_text(content, _manual_purpose(tenant, item))
 
 
 def deliver_manually(tenant: TenantRef, order_no: str, content: str, *, actor: str) -> Order:

@@ -289,8 +289,9 @@ def _queue_event(store, endpoint_ids, event_type: str, data: dict, occurred_at) 
 
 
 def order_data(order: Order) -> dict:
-    """What an order event says: no contact details, no card keys, no wholesale or cost."""
-    return {
+    """What an order event says: no contact details, no card keys, no wholesale or cost (and
+    the buyer's own reference, for API orders that gave one)."""
+    data = {
         "order_no": order.order_no,
         "status": order.status,
         "total_cents": order.total_cents,
@@ -308,6 +309,9 @@ def order_data(order: Order) -> dict:
             for item in order.items
         ],
     }
+    if order.client_reference:
+        data["reference"] = order.client_reference
+    return data
 
 
 def notify_order_event(order: Order) -> None:

@@ -34,10 +34,10 @@ class ApiCaller:
     key_id: str
     secret: str
     client_ip: str = "127.0.0.1"
+    host: str = ""
 
-    @property
-    def host(self) -> str:
-        return f"{self.store.slug}.{APEX}"
+    def __post_init__(self):
+        self.host = self.host or f"{self.store.slug}.{APEX}"
 
     def headers(self, method, path, query="", body=b"", **overrides) -> dict:
         sent = signing.sign_headers(

@@ -1,4 +1,5 @@
-"""The open API: customers' API keys, idempotent requests, and customers' own webhook endpoint.
+"""The open API: customers' API keys, idempotent requests, customers' own webhook endpoint, and
+the buyer's reference on orders (unique per customer).
 
 Revision ID: t0016
 Revises: t0015
@@ -65,10 +66,18 @@ def upgrade():
     with op.batch_alter_table("webhook_endpoints", schema=schema) as batch:
         batch.add_column(sa.Column("customer_id", sa.Integer(), nullable=True))
         batch.create_index("ix_webhook_endpoints_customer_id", ["customer_id"])
+    with op.batch_alter_table("orders", schema=schema) as batch:
+        batch.add_column(sa.Column("client_reference", sa.String(64), nullable=True))
+        batch.create_index(
+            "uq_orders_customer_reference", ["customer_id", "client_reference"], unique=True
+        )
 
 
 def downgrade():
     schema = op.get_context().version_table_schema
+    with op.batch_alter_table("orders", schema=schema) as batch:
+        batch.drop_index("uq_orders_customer_reference")
+        batch.drop_column("client_reference")
     with op.batch_alter_table("webhook_endpoints", schema=schema) as batch:
         batch.drop_index("ix_webhook_endpoints_customer_id")
         batch.drop_column("customer_id")
