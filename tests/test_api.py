@@ -465,3 +465,21 @@ def test_one_reference_sent_concurrently_buys_once(app, buyer):
     assert len({order_no for _, order_no in answers}) == 1
     assert len(orders_of(app, buyer.store, buyer.customer_id)) == 1
     assert balance_of(app, buyer.store, buyer.customer_id) == 5000 - 1200
+
+
+def test_the_worked_signing_example_in_the_guide_is_right():
+    from pathlib import Path
+
+    from app.api import signing
+
+    text = signing.canonical(
+        "POST",
+        "/api/v1/orders",
+        "",
+        "1765065600",
+        "n0nce-0123456789abcdef",
+        b'{"sku_id":12,"quantity":1,"reference":"erp-1001"}',
+    )
+    expected = signing.signature("ks_example-secret-do-not-use", text)
+    guide = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
+    assert f"`{expected}`" in guide
