@@ -151,6 +151,8 @@ def configure_jobs(app) -> None:
 
 
 def register_blueprints(app) -> None:
+    from app.api.account_views import bp as api_account
+    from app.api.views import bp as api
     from app.billing.views import bp as billing
     from app.customers.views import bp as customers
     from app.domains.views import bp as domains
@@ -177,6 +179,8 @@ def register_blueprints(app) -> None:
         tickets,
         customers,
         domains,
+        api,
+        api_account,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -1,6 +1,7 @@
 """Imports every model module, so both metadata collections are complete."""
 
 from app.analytics.models import StoreVisitDay  # noqa: F401
+from app.api.models import ApiKey, IdempotentRequest  # noqa: F401
 from app.audit.models import AuditEvent  # noqa: F401
 from app.billing.models import Plan, StoreSubscription, StripeEvent  # noqa: F401
 from app.catalog.models import Category, Product, Sku, SkuTierPrice, Supplier  # noqa: F401

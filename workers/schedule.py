@@ -26,10 +26,14 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("retry-refunds", "workers.jobs.payments.retry_failed_refunds", 600),
     PeriodicJob("webhook-retries", "workers.jobs.webhooks.sweep_due_deliveries", 60),
     PeriodicJob("sweep-topups", "workers.jobs.fulfilment.sweep_topups", 5, queue="fulfilment"),
+    PeriodicJob(
+        "supplier-catalogs", "workers.jobs.fulfilment.sync_supplier_catalogs", 600, "fulfilment"
+    ),
     PeriodicJob("stripe-events", "workers.jobs.billing.sweep_stripe_events", 60),
     PeriodicJob("billing-grace", "workers.jobs.billing.enforce_grace_periods", 600),
     PeriodicJob("settlement", "workers.jobs.money.settle_due_holds", 300),
     PeriodicJob("visit-counts", "workers.jobs.analytics.flush_visit_counts", 60),
+    PeriodicJob("api-idempotency", "workers.jobs.api.purge_idempotency_everywhere", 3600),
     PeriodicJob("purge-exports", "workers.jobs.exports.purge_expired_exports", 600),
 )
 

@@ -26,7 +26,7 @@ from app.extensions import db
 from app.fulfilment.models import FINAL, Topup, TopupCall
 from app.observability.metrics import TOPUP_SECONDS, TOPUPS
 from app.orders.models import Order, OrderItem
-from app.orders.services import email_delivery, transition
+from app.orders.services import attach_supplier_delivery, email_delivery, transition
 from app.suppliers import services as suppliers
 from app.suppliers.connectors.base import (
     FAILED,
@@ -221,6 +221,8 @@ def _apply(topup: Topup, result: SupplierResult) -> str:
         delivered = result.delivered_quantity
         topup.delivered_quantity = topup.quantity if delivered is None else delivered
         topup.status, topup.finished_at = "success", utcnow()
+        if result.secrets:  # a card-type supplier: its buyer receives them
+            attach_supplier_delivery(require_tenant(), topup.order_item_id, result.secrets)
         db.session.commit()
         _observe(topup)
         finish_order(topup.order_no)

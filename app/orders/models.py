@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import BigId, SharedModel, TenantModel, UtcDateTime, utcnow
@@ -49,6 +49,9 @@ class OrderIndex(SharedModel):
 
 class Order(TenantModel):
     __tablename__ = "orders"
+    __table_args__ = (
+        Index("uq_orders_customer_reference", "customer_id", "client_reference", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     order_no: Mapped[str] = mapped_column(String(32), unique=True)
@@ -63,6 +66,9 @@ class Order(TenantModel):
     contact_phone: Mapped[str] = mapped_column(String(32), default="", index=True)
     query_password_hash: Mapped[str | None] = mapped_column(String(255))
     customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The buyer's own reference for an API order (unique per customer): placing it again
+    # returns this order instead of buying twice (the docking idempotency key).
+    client_reference: Mapped[str | None] = mapped_column(String(64))
     client_ip: Mapped[str] = mapped_column(String(45), default="")
     # The payment that paid it (the payment itself is in the shared schema) and its provider.
     payment_no: Mapped[str | None] = mapped_column(String(40))

@@ -115,6 +115,7 @@ def _refuse_risky_checkout(
     client_ip: str,
     device_id: str,
     challenge_passed: bool | None,
+    channel: str,
 ) -> None:
     """Risk rules before the order exists: a blocked checkout creates and reserves nothing.
     (An order to be reviewed goes ahead; the payment holds it, see app.payments.services.)"""
@@ -132,6 +133,7 @@ def _refuse_risky_checkout(
         lines=lines,
         # None: the caller cannot show a captcha (services, API), so none is asked for.
         challenge_passed=challenge_passed is not False,
+        count_velocity=channel != "api",
     )
     if assessment.outcome == BLOCK:
         reason = assessment.blocking
@@ -154,13 +156,16 @@ def create_order(
     account_fields: dict | None = None,
     coupon_code: str = "",
     challenge_passed: bool | None = None,
+    channel: str = "web",
+    client_reference: str | None = None,
 ) -> Order:
     """Price a SKU for this store, reserve its stock and open an unpaid order (one transaction).
 
     Prices come from the store's catalog view, never from the client; the payment window and
     the unpaid-order limits are the store's checkout settings. A coupon code takes its discount
     off and reserves its use in the same transaction. `client_ip` and `device_id` (the buyer's
-    device, see app.risk.device) feed the risk rules; "" when unknown."""
+    device, see app.risk.device) feed the risk rules; "" when unknown. `channel` "api" (orders
+    over the open API) leaves out the per-minute/hour velocity counts, see app.risk.services."""
     from app.coupons import services as coupons
     from app.merchant.services import get_checkout_settings
 
@@ -214,6 +219,7 @@ def create_order(
         client_ip,
         device_id,
         challenge_passed,
+        channel,
     )
     now = utcnow()
     order = Order(
@@ -227,6 +233,7 @@ def create_order(
         contact_phone=contact_phone,
         query_password_hash=None,
         customer_id=customer_id,
+        client_reference=client_reference,
         client_ip=client_ip[:45],
         expires_at=now + timedelta(minutes=rules.order_expiry_minutes),
         created_at=now,
@@ -377,6 +384,18 @@ def _manual_purpose(tenant: TenantRef, item: OrderItem) -> str:
 def manual_delivery(tenant: TenantRef, item: OrderItem) -> str:
     """What staff filled in for a manually delivered item, in clear (for its buyer and staff)."""
     return open_text(item.manual_delivery_sealed, _manual_purpose(tenant, item))
+
+
+def attach_supplier_delivery(tenant: TenantRef, item_id: int, secrets: tuple[str, ...]) -> None:
+    """Card secrets a supplier returned for a top-up item (an upstream card shop, another
+    Kameng platform): kept sealed on the item, shown to its buyer like a manual delivery.
+    Caller commits."""
+    item = db.session.get(OrderItem, item_id)
+    if item is None or not secrets:
+        return
+    earlier = manual_delivery(tenant, item) if item.manual_delivery_sealed else ""
+    content = "\n".join(line for line in (earlier, *secrets) if line)
+    item.manual_delivery_sealed = seal_text(content, _manual_purpose(tenant, item))
 
 
 def deliver_manually(tenant: TenantRef, order_no: str, content: str, *, actor: str) -> Order:

@@ -323,12 +323,15 @@ def check_checkout(
     device_id: str = "",
     lines: Iterable[tuple[int, int, int]] = (),
     challenge_passed: bool = True,
+    count_velocity: bool = True,
 ) -> Assessment:
     """The decision before an order is created. `lines` are (sku_id, quantity, amount_cents);
     `device_id` is the storefront cookie's id (app.risk.device) or a client-supplied one (made
     with device.client_device_id), "" when there is none. The velocity counters move only when
     nothing else blocks (a refused order for too much money does not also use up the buyer's
-    quota)."""
+    quota). Without `count_velocity` (API orders: a signed-in buyer paying from a prepaid
+    balance, throttled per key by the API's rate limit) the per-minute/hour counts are left
+    out."""
     limits = store_limits()
     contact, customer, by_ip = daily_totals(
         ip=ip, email=email, phone=phone, customer_id=customer_id
@@ -347,7 +350,7 @@ def check_checkout(
         country=geoip.country_of(ip),
     )
     first = assess(facts, limits)
-    if first.outcome == BLOCK:
+    if first.outcome == BLOCK or not count_velocity:
         return first
     counts = count_attempt(
         tenant_id, ip=ip, contacts=[c for c in (email, phone) if c], device_id=device_id

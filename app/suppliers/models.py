@@ -26,4 +26,8 @@ class SupplierOffer(SharedModel):
     cost_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the supplier's own catalog said at the last sync (app.suppliers.sync): an offer out
+    # of stock there is not routed to; a failed sync changes nothing.
+    in_stock: Mapped[bool] = mapped_column(Boolean, default=True)
+    synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -86,12 +86,13 @@ def may_take_orders(supplier: Supplier, now: datetime | None = None) -> bool:
 
 
 def saleable_topup_skus(now: datetime | None = None) -> set[int]:
-    """Ids of SKUs with an active offer whose supplier may take orders now."""
+    """Ids of SKUs with an active offer, in stock at its supplier's last sync, whose supplier
+    may take orders now."""
     now = now or utcnow()
     rows = db.session.execute(
         select(SupplierOffer.sku_id, Supplier)
         .join(Supplier, Supplier.id == SupplierOffer.supplier_id)
-        .where(SupplierOffer.is_active.is_(True))
+        .where(SupplierOffer.is_active.is_(True), SupplierOffer.in_stock.is_(True))
     ).tuples()
     return {sku_id for sku_id, supplier in rows if may_take_orders(supplier, now)}
 

@@ -83,7 +83,8 @@ def connector_for(supplier_id: int) -> Connector:
 
 
 def offers_for(sku_id: int) -> list[SupplierOffer]:
-    """Active offers of suppliers with a connector, in routing order."""
+    """Active offers, in stock at the supplier's last sync, of suppliers with a connector, in
+    routing order."""
     return list(
         db.session.scalars(
             select(SupplierOffer)
@@ -91,6 +92,7 @@ def offers_for(sku_id: int) -> list[SupplierOffer]:
             .where(
                 SupplierOffer.sku_id == sku_id,
                 SupplierOffer.is_active.is_(True),
+                SupplierOffer.in_stock.is_(True),
                 Supplier.status == "active",
                 Supplier.connector != "",
             )

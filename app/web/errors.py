@@ -31,7 +31,9 @@ def handle_http_error(error: HTTPException):
     if error.code in (301, 302, 307, 308) or error.code is None or error.code < 400:
         return error
     if request.path.startswith("/api/"):
-        return error
+        from app.api.views import http_problem
+
+        return http_problem(error)
     try:
         if site.kind == STORE:
             return render_theme("errors/error.html", error=error), error.code

@@ -10,17 +10,8 @@ Every 429 carries `Retry-After` (seconds) and says the same thing whoever asks: 
 or `application/problem+json` for JSON endpoints (the API under /api/, views marked
 `json=True`, clients that prefer JSON). It never says whether an account, order or contact exists.
 
-For the JSON API (/api/v1), one budget per API key shared by all its endpoints:
-
-    from app.web import ratelimits
-
-    api_limit = ratelimits.shared("api", key=lambda: f"key:{g.api_key.id}")
-
-    @bp.get("/orders/<order_no>")
-    @api_limit
-    def get_order(order_no): ...
-
-and `ratelimits.limit("api_write", key=...)` for a stricter limit on one endpoint. Callbacks from
+The JSON API (/api/v1) has one budget per API key shared by all its endpoints, and one per
+address (`ratelimits.shared("api", key=…)` on its blueprint, app.api.views). Callbacks from
 payment gateways and suppliers are `@limiter.exempt`: a gateway retries from a few addresses, and
 dropping its retries would lose payments (they are verified by signature instead).
 """
@@ -64,9 +55,9 @@ LIMITS: dict[str, tuple[str, str]] = {
     "staff_accept": ("30 per hour", "accepting a staff invitation"),
     "supplier_apply": ("10 per hour", "applying as a supplier"),
     "supplier_upload": ("60 per hour", "a supplier's card-key upload"),
-    # For the JSON API (not used by any view yet): per API key.
-    "api": ("120 per minute", "the JSON API, per key, all endpoints together"),
-    "api_write": ("30 per minute", "the JSON API's creating endpoints, per key"),
+    # The JSON API: per key (as named in the request) and per address, all endpoints together.
+    "api": ("300 per minute", "the JSON API, per key"),
+    "api_ip": ("1200 per minute", "the JSON API, per client address"),
 }
 
 TOO_MANY = N_("Too many attempts. Please wait a moment and try again.")
@@ -133,7 +124,11 @@ def retry_after_seconds() -> int:
 def too_many_requests(error: TooManyRequests):
     seconds = retry_after_seconds()
     message = translate(TOO_MANY)
-    if wants_json():
+    if request.path.startswith("/api/"):
+        from app.api.problems import ApiProblem
+
+        response = ApiProblem("rate-limited", message, retry_after=seconds).response()
+    elif wants_json():
         response = current_app.response_class(
             current_app.json.dumps(
                 {

@@ -40,6 +40,9 @@ class WebhookEndpoint(TenantModel):
     # "whsec_…" sealed with app.crypto under a purpose naming the store and this endpoint.
     secret_sealed: Mapped[str] = mapped_column(Text, default="")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A store customer's own endpoint (set over the API) for the events of their orders only;
+    # NULL for the store's endpoints, which receive every order's events.
+    customer_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

@@ -62,6 +62,8 @@ ORDER_EVENTS = {
 }
 # The store migration that adds the webhook tables: stores not yet migrated emit nothing.
 WEBHOOKS_REVISION = "t0008"
+# Endpoints of customers (the API's webhook settings) from this revision on.
+CUSTOMER_ENDPOINTS_REVISION = "t0016"
 
 
 class WebhookError(ValueError):
@@ -115,7 +117,8 @@ def create_endpoint(
 ) -> tuple[WebhookEndpoint, str]:
     """Register a URL for some order events; returns it and its secret (shown once). Commits."""
     url, description, events = _checked_endpoint(url, description, events)
-    if db.session.scalar(select(func.count()).select_from(WebhookEndpoint)) >= MAX_ENDPOINTS:
+    own = select(func.count()).where(WebhookEndpoint.customer_id.is_(None))
+    if db.session.scalar(own) >= MAX_ENDPOINTS:
         raise WebhookError(
             "url", N_("A store can have up to %(max)s endpoints."), max=MAX_ENDPOINTS
         )
@@ -123,6 +126,33 @@ def create_endpoint(
     db.session.add(endpoint)
     db.session.flush()  # the id is part of the secret's sealing purpose
     secret = _set_new_secret(store, endpoint)
+    db.session.commit()
+    return endpoint, secret
+
+
+def customer_endpoint(customer_id: int) -> WebhookEndpoint | None:
+    """A customer's own endpoint (one at most), set over the API."""
+    return db.session.scalar(
+        select(WebhookEndpoint).where(WebhookEndpoint.customer_id == customer_id)
+    )
+
+
+def set_customer_endpoint(
+    store: TenantRef, customer_id: int, *, url: str, events
+) -> tuple[WebhookEndpoint, str | None]:
+    """Create or change a customer's endpoint for the events of their own orders. Returns it
+    and, when it is new, its secret (shown once). Commits."""
+    url, _, events = _checked_endpoint(url, "", events)
+    endpoint = customer_endpoint(customer_id)
+    secret = None
+    if endpoint is None:
+        endpoint = WebhookEndpoint(
+            customer_id=customer_id, description="API", url=url, events=events
+        )
+        db.session.add(endpoint)
+        db.session.flush()  # the id is part of the secret's sealing purpose
+        secret = _set_new_secret(store, endpoint)
+    endpoint.url, endpoint.events, endpoint.is_active = url, events, True
     db.session.commit()
     return endpoint, secret
 
@@ -169,41 +199,47 @@ def _body(event_type: str, data: dict, occurred_at: datetime) -> str:
 
 
 @cache
-def _revisions_with_webhooks() -> frozenset[str]:
+def _revisions_from(first: str) -> frozenset[str]:
     from tenants.migrations import script_directory
 
     script = script_directory("tenant")
     # The revision itself and every later one (iterate_revisions leaves out its lower bound).
-    later = script.iterate_revisions("heads", WEBHOOKS_REVISION)
-    return frozenset({WEBHOOKS_REVISION, *(r.revision for r in later)})
+    later = script.iterate_revisions("heads", first)
+    return frozenset({first, *(r.revision for r in later)})
 
 
-_stores_with_webhooks: set[int] = set()
+_schema_reached: set[tuple[int, str]] = set()
 
 
-def _store_has_webhooks(store_id: int) -> bool:
-    """Whether the store's schema has the webhook tables yet: while `tenants migrate` runs, code
-    meets stores on either side of t0008, and an order must never fail for want of a table."""
-    if store_id in _stores_with_webhooks:
+def _store_schema_reached(store_id: int, revision: str) -> bool:
+    """Whether the store's schema is at `revision` or later: while `tenants migrate` runs, code
+    meets stores on either side of it, and an order must never fail for want of a table."""
+    if (store_id, revision) in _schema_reached:
         return True
     from tenants.models import Tenant
 
-    revision = db.session.scalar(select(Tenant.schema_revision).where(Tenant.id == store_id))
-    if revision in _revisions_with_webhooks():
-        _stores_with_webhooks.add(store_id)
+    current = db.session.scalar(select(Tenant.schema_revision).where(Tenant.id == store_id))
+    if current in _revisions_from(revision):
+        _schema_reached.add((store_id, revision))
         return True
     return False
 
 
-def _subscribers(store: TenantRef, event_type: str) -> list[WebhookEndpoint]:
-    if not _store_has_webhooks(store.id):
+def _subscribers(store: TenantRef, event_type: str, customer_id: int | None = None) -> list[int]:
+    """The ids of the active endpoints that receive `event_type`: the store's own, and those of
+    the customer the event is about (set over the API)."""
+    if not _store_schema_reached(store.id, WEBHOOKS_REVISION):
         return []
-    active = db.session.scalars(
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.is_active.is_(True))
-        .order_by(WebhookEndpoint.id)
-    ).all()
-    return [endpoint for endpoint in active if event_type in (endpoint.events or ())]
+    columns = [WebhookEndpoint.id, WebhookEndpoint.events]
+    query = select(*columns).where(WebhookEndpoint.is_active.is_(True))
+    if _store_schema_reached(store.id, CUSTOMER_ENDPOINTS_REVISION):
+        owner = WebhookEndpoint.customer_id
+        mine = (
+            owner.is_(None) if customer_id is None else or_(owner.is_(None), owner == customer_id)
+        )
+        query = query.where(mine)
+    rows = db.session.execute(query.order_by(WebhookEndpoint.id)).all()
+    return [endpoint_id for endpoint_id, events in rows if event_type in (events or ())]
 
 
 def _new_delivery(store: TenantRef, endpoint_id: int, event_type: str, body: str):
@@ -245,16 +281,17 @@ def emit(event_type: str, data: dict, *, occurred_at: datetime | None = None) ->
         return _queue_event(store, endpoints, event_type, data, occurred_at or utcnow())
 
 
-def _queue_event(store, endpoints, event_type: str, data: dict, occurred_at) -> list[str]:
-    if not endpoints:
+def _queue_event(store, endpoint_ids, event_type: str, data: dict, occurred_at) -> list[str]:
+    if not endpoint_ids:
         return []
     body = _body(event_type, data, occurred_at)
-    return [_new_delivery(store, e.id, event_type, body).message_id for e in endpoints]
+    return [_new_delivery(store, e, event_type, body).message_id for e in endpoint_ids]
 
 
 def order_data(order: Order) -> dict:
-    """What an order event says: no contact details, no card keys, no wholesale or cost."""
-    return {
+    """What an order event says: no contact details, no card keys, no wholesale or cost (and
+    the buyer's own reference, for API orders that gave one)."""
+    data = {
         "order_no": order.order_no,
         "status": order.status,
         "total_cents": order.total_cents,
@@ -272,6 +309,9 @@ def order_data(order: Order) -> dict:
             for item in order.items
         ],
     }
+    if order.client_reference:
+        data["reference"] = order.client_reference
+    return data
 
 
 def notify_order_event(order: Order) -> None:
@@ -281,7 +321,7 @@ def notify_order_event(order: Order) -> None:
         return
     store = require_tenant()
     with db.session.no_autoflush:  # leave the caller's pending changes to the caller
-        endpoints = _subscribers(store, event_type)
+        endpoints = _subscribers(store, event_type, order.customer_id)
         if endpoints:  # build the payload only when someone listens
             _queue_event(store, endpoints, event_type, order_data(order), utcnow())
 
@@ -405,7 +445,7 @@ def _record(delivery_id: int, attempt: int, answer, error: str) -> str:
 
 def enqueue_due(store: TenantRef, limit: int = SWEEP_BATCH) -> int:
     """The sweep's work for one store: enqueue an attempt for every message that is due."""
-    if not _store_has_webhooks(store.id):
+    if not _store_schema_reached(store.id, WEBHOOKS_REVISION):
         return 0
     due = db.session.scalars(
         select(WebhookDelivery.message_id)

@@ -39,7 +39,7 @@ def _require_change() -> None:
 
 def _endpoint_or_404(endpoint_id: int) -> WebhookEndpoint:
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None:
+    if endpoint is None or endpoint.customer_id is not None:  # customers' own are theirs
         abort(404)
     return endpoint
 
@@ -91,7 +91,11 @@ def webhooks():
                 translate("Endpoint added. Copy its secret now: it is shown only once."), "success"
             )
             return _render_endpoint(endpoint, secret)
-    endpoints = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)).all()
+    endpoints = db.session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.customer_id.is_(None))
+        .order_by(WebhookEndpoint.id)
+    ).all()
     status = 400 if form.errors else 200
     return _render("merchant/webhooks.html", status, endpoints=endpoints, form=form)
 

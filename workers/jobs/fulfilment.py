@@ -25,3 +25,10 @@ def sweep_topups() -> int:
     swept = services.sweep()
     refresh_availability()
     return swept
+
+
+def sync_supplier_catalogs() -> int:
+    """Periodic: offers follow their suppliers' prices and stock (app.suppliers.sync)."""
+    from app.suppliers.sync import sync_all
+
+    return len(sync_all())

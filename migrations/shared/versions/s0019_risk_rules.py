@@ -2,7 +2,7 @@
 paid across the platform (the anti-money-laundering daily total).
 
 Revision ID: s0019
-Revises: s0017
+Revises: s0018
 Create Date: 2026-12-09
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 import app.db.types
 
 revision = "s0019"
-down_revision = "s0017"
+down_revision = "s0018"
 branch_labels = None
 depends_on = None
 
