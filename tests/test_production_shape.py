@@ -104,13 +104,14 @@ def shape(request):
 
 @pytest.fixture
 def shape_app(shape, monkeypatch):
-    """The platform as seen from here, with exactly the settings of the shape's processes (it
+    """The platform as seen from here, with the settings of the shape's processes (it
     connects through PgBouncer too)."""
     from app import create_app
     from tenants.engines import registry
 
     for name, value in shape.app_settings().items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LOG_FORMAT", "text")  # json would replace the root logger's handlers
     application = create_app()
     yield application
     with application.app_context():
