@@ -6,7 +6,7 @@ FLASK  := $(VENV)/bin/flask --app wsgi
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format translations extract-messages install clean bench
+.PHONY: run test test-fast lint format translations extract-messages install clean bench prod-local
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ run: install
 	PUBLIC_PORT=$(PORT) $(FLASK) demo seed
 	@echo "Serving on http://localhost:$(PORT)  (Ctrl-C to stop)"
 	PUBLIC_PORT=$(PORT) $(FLASK) serve --port $(PORT) --simulator
+
+## The production shape on loopback (deploy/prod_local.py): Caddy with its internal CA → two
+## gunicorn processes → PgBouncer (transaction pooling) → PostgreSQL; Redis; two RQ workers and the
+## scheduler. Needs PostgreSQL on 127.0.0.1:5432 and `apt-get install caddy pgbouncer redis-server`.
+## PROD_LOCAL_ARGS="--fresh" starts from an empty database, "--drop" drops it on exit.
+prod-local: install
+	$(PY) -m deploy.prod_local $(PROD_LOCAL_ARGS)
 
 ## The whole test suite: PostgreSQL + Redis when reachable (required with CI=true), and SQLite.
 ## Two processes (pytest-xdist), each with its own databases and Redis db: TEST_WORKERS=1 for one.

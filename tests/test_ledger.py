@@ -183,3 +183,38 @@ def test_concurrent_posts_to_the_same_accounts_lose_no_update(app, backend):
     with app.app_context():
         assert balance(f"a:{tag}") == 4 * 50 * 2
         assert ledger.verify() == []
+
+
+@pytest.mark.postgres
+def test_first_posts_to_new_accounts_never_deadlock(app, backend):
+    """Two first payments at once create the same new accounts (a provider's clearing account,
+    the platform's revenue), each listing them in its own order (a set's order differs between
+    processes): accounts are created in one fixed order, so neither waits on the other in a
+    cycle and both commit."""
+    errors = []
+
+    def poster(codes, barrier):
+        with app.app_context():
+            try:
+                barrier.wait()
+                ledger.lock_accounts(codes, "CNY")
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001  (a deadlock fails the test)
+                errors.append(error)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    for _ in range(5):
+        tag = uuid.uuid4().hex[:6]
+        codes = [f"first:{tag}:{name}" for name in "abcdef"]
+        barrier = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=poster, args=(order, barrier))
+            for order in (codes, list(reversed(codes)))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == [], errors[0]

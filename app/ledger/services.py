@@ -127,8 +127,10 @@ def charge(
 def lock_accounts(codes, currency: str) -> dict[str, LedgerAccount]:
     """The accounts (created if new), locked for this transaction in a fixed order — so two
     transactions never wait on each other in a cycle — with balances re-read under the lock
-    (populate_existing): objects loaded earlier may hold a balance since changed."""
-    ids = {code: _account(code, currency).id for code in codes}
+    (populate_existing): objects loaded earlier may hold a balance since changed. New accounts
+    are created in code order too: two first payments inserting the same new rows in their
+    own orders (a set's order differs between processes) would deadlock on the unique index."""
+    ids = {code: _account(code, currency).id for code in sorted(codes)}
     locked = db.session.scalars(
         select(LedgerAccount)
         .where(LedgerAccount.id.in_(ids.values()))

@@ -1,0 +1,1 @@
+"""Deployment files (gunicorn, systemd, Caddy, PgBouncer) and `make prod-local`."""
