@@ -152,3 +152,29 @@ def test_a_real_worker_process_runs_jobs_from_redis(app, backend, make_store, tm
         enqueue("tests.jobs_for_tests.write_pid", str(marker), queue="notifications")
     run_worker_burst(backend)
     assert marker.read_text() != str(os.getpid())
+
+
+@pytest.mark.postgres
+def test_a_job_whose_worker_died_can_be_enqueued_again_at_once(app, backend):
+    """A worker killed mid-job leaves it `started` in RQ; once its heartbeat has lapsed (its
+    started-registry entry expired), the same business key is enqueued again at once rather
+    than after RQ's registry maintenance, up to 10 minutes later."""
+    from rq.job import Job, JobStatus
+    from rq.registry import StartedJobRegistry
+
+    from workers.queue import JobSpec
+
+    jobs = app.extensions["kameng.jobs"]
+    spec = JobSpec("workers.jobs.tenants.sweep_welcome_emails", job_key=f"died-{time.time()}")
+    assert jobs.submit(spec) is True
+    job = Job.fetch(spec.job_id, connection=jobs.redis)
+    registry = StartedJobRegistry(job.origin, connection=jobs.redis)
+    jobs.queues[job.origin].remove(job.id)  # a worker took it…
+    job.set_status(JobStatus.STARTED)
+    jobs.redis.zadd(registry.key, {f"{job.id}:exec-1": time.time() + 60})  # …and is alive
+    assert jobs.submit(spec) is False
+    jobs.redis.zadd(registry.key, {f"{job.id}:exec-1": time.time() - 1})  # …and died
+    assert jobs.submit(spec) is True
+    assert Job.fetch(spec.job_id, connection=jobs.redis).get_status() == JobStatus.QUEUED
+    assert job.id not in registry.get_job_ids(cleanup=False)
+    jobs.queues[job.origin].remove(job.id)

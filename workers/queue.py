@@ -133,15 +133,30 @@ class RQBackend:
             return False  # another process is enqueueing this very job right now
         try:
             try:
-                status = Job.fetch(job_id, connection=self.redis).get_status()
+                job = Job.fetch(job_id, connection=self.redis)
+                status = job.get_status()
             except NoSuchJobError:
-                status = None
+                job, status = None, None
+            if status == JobStatus.STARTED and self._abandoned(job):
+                status = None  # its worker died: run it again now, not at RQ's next maintenance
             if status in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED):
                 return False
             self._enqueue(spec, job_id)
             return True
         finally:
             self.redis.delete(lock)
+
+    def _abandoned(self, job) -> bool:
+        """A started job whose worker stopped sending heartbeats (killed): its entry in the
+        started registry has expired. The registry's cleanup marks it failed (as RQ's own
+        maintenance would, up to 10 minutes later), so that it can be enqueued again."""
+        from rq.registry import StartedJobRegistry
+
+        registry = StartedJobRegistry(job.origin, connection=self.redis)
+        if job.id not in registry.get_expired_job_ids():
+            return False
+        registry.cleanup()
+        return True
 
     def _enqueue(self, spec: JobSpec, job_id: str | None) -> None:
         self.queues[spec.queue].enqueue(
