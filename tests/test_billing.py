@@ -494,6 +494,13 @@ def test_an_overdue_payment_warns_keeps_access_for_the_grace_period_then_moves_t
     page = shop.get("/admin/billing", headers=EN).get_data(as_text=True)
     assert "moved to the Free plan" in page and custom_host in page
     assert shop.get("/").status_code == 200  # customers still buy and see their orders
+    settle(app, backend)  # the owner is told, once, what switched off and how to come back
+    (downgraded,) = [m for m in emails_about_billing(app, store) if "已转为免费版" in m]
+    assert custom_host in downgraded and "自定义域名" in downgraded and "API" in downgraded
+    with app.app_context():
+        services.enforce_grace_periods(now=utcnow() + timedelta(days=9))  # nothing new
+    settle(app, backend)
+    assert len(emails_about_billing(app, store)) == 2
 
     # A failure reported after the payment finally went through tells the owner nothing.
     stripe_billing.update_subscription(subscription_id, status="active")
@@ -504,7 +511,7 @@ def test_an_overdue_payment_warns_keeps_access_for_the_grace_period_then_moves_t
     state = billing_state(app, store)
     assert (state["plan"], state["status"], state["grace_until"]) == ("business", "active", None)
     assert state["primary"] == custom_host  # the custom domain is back
-    assert len(emails_about_billing(app, store)) == 1
+    assert len(emails_about_billing(app, store)) == 2
 
     # A payment the bank wants confirmed: an e-mail with the invoice's page.
     stripe_billing.update_subscription(subscription_id, status="past_due")
@@ -512,7 +519,7 @@ def test_an_overdue_payment_warns_keeps_access_for_the_grace_period_then_moves_t
     deliver(apex, stripe_billing.invoice_event(pending, "invoice.payment_action_required"))
     settle(app, backend)
     mails = emails_about_billing(app, store)
-    assert len(mails) == 2 and any(pending["hosted_invoice_url"] in m for m in mails)
+    assert len(mails) == 3 and any(pending["hosted_invoice_url"] in m for m in mails)
 
 
 # -- entitlements, plans by hand, the console -----------------------------------------------------

@@ -84,11 +84,68 @@ def _apply_effective_plan(tenant: Tenant, row: StoreSubscription, now: datetime)
     if changed:
         if code == FREE_PLAN and row.source == "stripe":
             row.downgraded_at = now
+            _queue_downgrade_email(tenant.id, tenant.plan, now)
         log.info("store %s: plan %s -> %s (%s)", tenant.id, tenant.plan, code, row.status)
         tenant.plan = code
     if code != FREE_PLAN:
         row.downgraded_at = None
     return _reconcile_custom_domain(tenant, row) or changed
+
+
+def _queue_downgrade_email(tenant_id: int, previous_plan: str, at: datetime) -> None:
+    """Tell the owner, once the downgrade has committed (the job is held until then)."""
+    from workers.queue import enqueue
+
+    stamp = at.isoformat()
+    enqueue(
+        "workers.jobs.billing.send_downgrade_email",
+        tenant_id,
+        previous_plan,
+        stamp,
+        queue="notifications",
+        job_key=f"downgrade-mail:{tenant_id}:{stamp}",
+    )
+
+
+def send_downgrade_email(tenant_id: int, previous_plan: str, stamp: str) -> bool:
+    """E-mail the owner that the store moved to Free: which features switched off (their
+    settings kept), that customers keep what they bought, and the links to pay and come back.
+    Not sent if the store is no longer downgraded from that moment (paid meanwhile)."""
+    from flask_babel import force_locale, gettext
+
+    from app.billing.entitlements import ENTITLEMENTS
+    from app.mail.services import send_template
+    from app.web.urls import tenant_url
+    from tenants.provisioning import tenant_ref
+
+    row = find_subscription(tenant_id)
+    tenant = db.session.get(Tenant, tenant_id)
+    if tenant is None or row is None or tenant.plan != FREE_PLAN:
+        return False
+    if row.downgraded_at is None or row.downgraded_at.isoformat() != stamp:
+        return False
+    before, now_on = plan_entitlements(previous_plan), plan_entitlements(FREE_PLAN)
+    ref = tenant_ref(tenant)
+    previous = get_plan(previous_plan)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        lost = [
+            gettext(item.label)
+            for name, item in ENTITLEMENTS.items()
+            if item.kind == "bool" and before.get(name) and not now_on.get(name)
+        ]
+        send_template(
+            tenant.owner_email,
+            gettext("Your store %(name)s moved to the Free plan", name=tenant.name),
+            "billing_downgraded",
+            store_name=tenant.name,
+            plan_name=previous.name if previous is not None else previous_plan,
+            lost=lost,
+            custom_domain=row.custom_domain_fallback,
+            portal_url=tenant_url(ref, "/admin/billing/portal"),
+            billing_url=tenant_url(ref, "/admin/billing"),
+            platform_name=current_app.config["PLATFORM_NAME"],
+        )
+    return True
 
 
 def _reconcile_custom_domain(tenant: Tenant, row: StoreSubscription) -> bool:

@@ -13,6 +13,10 @@ def send_billing_email(event_pk: int) -> bool:
     return events.send_billing_email(event_pk)
 
 
+def send_downgrade_email(tenant_id: int, previous_plan: str, stamp: str) -> bool:
+    return services.send_downgrade_email(tenant_id, previous_plan, stamp)
+
+
 def sweep_stripe_events() -> int:
     """Periodic: events whose job was lost or failed, e-mails not yet sent."""
     return events.sweep_events()
