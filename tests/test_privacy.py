@@ -291,6 +291,7 @@ def test_deletion_on_request_anonymises_the_customer_and_keeps_the_orders(app, m
         invite_code(customer)
         db.session.commit()
 
+    invitee = new_customer(app, store, referrer_id=customer_id)
     visitor = storefront(site, store)
     login(visitor, email)
     wrong = visitor.submit(
@@ -325,6 +326,7 @@ def test_deletion_on_request_anonymises_the_customer_and_keeps_the_orders(app, m
         assert order.status == "delivered" and order.total_cents > 0  # kept for the books
         assert (order.contact_email, order.contact_phone, order.client_ip) == ("", "", "")
         assert db.session.get(DeletionRequest, request_id).status == "completed"
+        assert db.session.get(Customer, invitee).referrer_id is None  # no commissions to it
         ticket = tickets.find(ticket_no)
         assert ticket.contact == "" and all(
             m.author == "" for m in ticket.messages if m.author_kind == "customer"

@@ -528,6 +528,10 @@ def anonymise_customer(
             )
             .values(actor_email="")
         )
+    # Those they invited earn them nothing more: commissions to a closed account would be lost.
+    db.session.execute(
+        update(Customer).where(Customer.referrer_id == customer.id).values(referrer_id=None)
+    )
     customer.email = f"anonymised-{customer.id}@{ANONYMOUS_DOMAIN}"
     customer.name = ""
     customer.phone = ""
