@@ -172,7 +172,7 @@ def hostile_store(app, make_store, monkeypatch, pack: str):
 
 @pytest.mark.parametrize("pack", ("_base", *PACKS))
 def test_payloads_in_every_setting_and_product_text_stay_inert_in_every_pack(
-    app, make_store, site, monkeypatch, pack
+    app, make_store, site, monkeypatch, platform_admin, pack
 ):
     store, product_id, category_id, sku_id = hostile_store(app, make_store, monkeypatch, pack)
     visitor = site(f"{store.slug}.{APEX}")
@@ -187,6 +187,7 @@ def test_payloads_in_every_setting_and_product_text_stay_inert_in_every_pack(
         "/account/login": 200,
         "/account/register": 200,
         "/no-such-page": 404,
+        f"/{quote(SCRIPT)}": 404,
     }
     seen_escaped = 0
     for path, status in pages.items():
@@ -208,11 +209,40 @@ def test_payloads_in_every_setting_and_product_text_stay_inert_in_every_pack(
     assert refused.status_code == 400
     assert_inert(refused.get_data(as_text=True), "checkout")
 
+    # A real order: the gateway's page (on the platform) and the order page show the store's
+    # name and the product's texts, escaped.
+    placed = visitor.submit(
+        checkout,
+        {"contact_email": "buyer@example.com", "query_password": "lookup-1",
+         "provider": "sandbox"},
+    )  # fmt: skip
+    assert placed.status_code == 302
+    gateway = urlsplit(placed.headers["Location"])
+    assert gateway.hostname == APEX
+    sandbox = site(APEX).get(f"{gateway.path}?{gateway.query}")
+    assert sandbox.status_code == 200
+    assert_inert(sandbox.get_data(as_text=True), "sandbox gateway page")
+    with app.app_context(), tenant_context(store):
+        order_no = db.session.scalar(select(Order.order_no).order_by(Order.id.desc()).limit(1))
+    with app.test_request_context():
+        from app.storefront.access import order_token
+
+        order_page = f"/order/{order_no}?t={order_token(store, order_no)}"
+    page = visitor.get(order_page)
+    assert page.status_code == 200
+    assert_inert(page.get_data(as_text=True), "order page")
+
     # The back-office shows the same texts escaped too.
     owner = site(f"{store.slug}.{APEX}")
     owner.login_store(f"owner@{store.slug}.example.com", OWNER_PASSWORD)
     for path in ("/admin/", "/admin/settings", "/admin/catalog", "/admin/privacy"):
         page = owner.get(path)
+        assert page.status_code == 200, path
+        assert_inert(page.get_data(as_text=True), path)
+    console = site(APEX)
+    console.login_platform(*platform_admin)
+    for path in ("/platform/stores", f"/platform/stores/{store.slug}", "/platform/orders"):
+        page = console.get(path)
         assert page.status_code == 200, path
         assert_inert(page.get_data(as_text=True), path)
 
