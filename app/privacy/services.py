@@ -518,15 +518,16 @@ def anonymise_customer(
     _erase_order_contacts(tenant, orders)
     contacts.discard("")
     if contacts:
-        # The buyer's own steps (ticket replies) were recorded under their contact.
+        # The buyer's own steps (tickets, data requests) were recorded under their contact and
+        # address; the events stay (what happened, when), without who.
         db.session.execute(
             update(AuditEvent)
             .where(
                 AuditEvent.tenant_id == tenant.id,
                 AuditEvent.actor_kind == "customer",
-                AuditEvent.actor_email.in_(contacts),
+                or_(AuditEvent.actor_email.in_(contacts), AuditEvent.actor_id == customer.id),
             )
-            .values(actor_email="")
+            .values(actor_email="", ip="")
         )
     # Those they invited earn them nothing more: commissions to a closed account would be lost.
     db.session.execute(
