@@ -132,10 +132,15 @@ def configure_templates(app) -> None:
 
     themes.init_app(app)
     appearance.init_app(app)
+    from app.masking import mask_contact, mask_email, mask_name, mask_phone
     from app.money import format_money
 
     app.jinja_env.globals.update(current_site=current_site, get_locale=get_locale)
     app.jinja_env.filters["money"] = format_money
+    masks = {"mask_contact": mask_contact, "mask_email": mask_email}
+    masks.update(mask_phone=mask_phone, mask_name=mask_name)
+    app.jinja_env.filters.update(masks)
+    app.jinja_env.globals.update(masks)
 
     from tenants.models import STATUS_LABELS
 
@@ -159,6 +164,7 @@ def register_blueprints(app) -> None:
     from app.merchant.views import bp as merchant
     from app.payments.views import bp as payments
     from app.platform.views import bp as platform
+    from app.privacy.views import bp as privacy
     from app.signup.views import bp as signup
     from app.storefront.views import bp as storefront
     from app.supplier_portal.views import bp as supplier_portal
@@ -178,6 +184,7 @@ def register_blueprints(app) -> None:
         storefront,
         tickets,
         customers,
+        privacy,
         domains,
         api,
         api_account,

@@ -14,7 +14,7 @@ class ConfigError(RuntimeError):
     """A setting is missing or unusable; the message says which and what to do."""
 
 
-def _env_bool(name: str, default: bool) -> bool:
+def _env_bool(name: str, default: bool | None) -> bool | None:
     value = os.environ.get(name)
     if value is None:
         return default
@@ -72,12 +72,18 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "PREFERRED_URL_SCHEME": os.environ.get("PREFERRED_URL_SCHEME", "http"),
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
-        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", False),
+        # Cookies only over HTTPS: on by default when public links are https (production behind
+        # the TLS proxy); off for the embedded http default, where they would never be sent back.
+        # (None: follow PREFERRED_URL_SCHEME, resolved below once overrides are applied.)
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", None),
         # HTTPS only (production behind the TLS proxy): browsers remember it for this long,
         # store subdomains included. 0 (the embedded default): not sent.
         "HSTS_SECONDS": _env_int("HSTS_SECONDS", 0),
+        # Not readable by scripts; not sent with cross-site sub-requests or cross-site POSTs.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         # Host-only cookies: never shared between stores.
         "SESSION_COOKIE_DOMAIN": None,
         "REMEMBER_COOKIE_DOMAIN": None,
@@ -202,6 +208,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
     )
     config.update(overrides)
     config["DATABASE_URL"] = database_url
+    if config["SESSION_COOKIE_SECURE"] is None:
+        config["SESSION_COOKIE_SECURE"] = config["PREFERRED_URL_SCHEME"] == "https"
+    config.setdefault("REMEMBER_COOKIE_SECURE", config["SESSION_COOKIE_SECURE"])
     if config["JOBS_IN_PROCESS"] is None:
         config["JOBS_IN_PROCESS"] = not config["REDIS_URL"]
     config["RATELIMIT_STORAGE_URI"] = (

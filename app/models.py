@@ -22,6 +22,7 @@ from app.orders.models import Order, OrderEvent, OrderIndex, OrderItem  # noqa: 
 from app.payments.models import Payment, ProviderConfig, Refund  # noqa: F401
 from app.platform.models import PlatformSession, PlatformUser  # noqa: F401
 from app.pricing.models import PriceRule, ProductListing  # noqa: F401
+from app.privacy.models import DeletionRequest, PrivacySettings  # noqa: F401
 from app.risk.models import BlacklistEntry, PaidContact, RiskReview, VelocityCounter  # noqa: F401
 from app.supplier_portal.models import CostProposal, SupplierApplication, SupplierUser  # noqa: F401
 from app.suppliers.models import SupplierOffer  # noqa: F401

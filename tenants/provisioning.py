@@ -105,7 +105,7 @@ def create_tenant(
         raise ProvisioningError("name", N_("The store name must be 1 to 100 characters long."))
     if problem := email_problem(owner_email):
         raise ProvisioningError("owner_email", problem)
-    if problem := password_problem(owner_password):
+    if problem := password_problem(owner_password, email=owner_email):
         raise ProvisioningError("owner_password", problem)
 
     tenant = Tenant(

@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.api.problems import CONTENT_TYPE
 from app.extensions import db
@@ -483,3 +483,22 @@ def test_the_worked_signing_example_in_the_guide_is_right():
     expected = signing.signature("ks_example-secret-do-not-use", text)
     guide = (Path(__file__).parent.parent / "docs" / "api.md").read_text()
     assert f"`{expected}`" in guide
+
+
+def test_an_anonymised_customer_s_keys_and_webhook_are_gone(app, buyer):
+    from app.audit.services import Actor
+    from app.customers.models import Customer
+    from app.privacy.services import anonymise_customer
+    from app.webhooks.models import WebhookEndpoint
+
+    hook = buyer.call("PUT", "/api/v1/webhook", json_body={"url": "https://93.184.215.14/k"})
+    assert hook.status_code == 201
+    with app.app_context(), tenant_context(buyer.store):
+        customer = db.session.get(Customer, buyer.customer_id)
+        done = anonymise_customer(
+            buyer.store, customer, actor=Actor("store", 1, "owner@example.com"), source="email"
+        )
+        db.session.commit()
+        assert done["api_keys"] == 1
+        assert db.session.scalar(select(func.count()).select_from(WebhookEndpoint)) == 0
+    assert slug_of(buyer.call("GET", "/api/v1/balance")) == "invalid-key"

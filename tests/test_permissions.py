@@ -41,6 +41,7 @@ PAGES = {
     "/admin/finance/statement": {"owner", "admin", "finance"},
     "/admin/staff": {"owner", "admin"},
     "/admin/audit": {"owner", "admin"},
+    "/admin/privacy": {"owner", "admin"},
 }
 ROLES = ("owner", "admin", "support", "finance")
 

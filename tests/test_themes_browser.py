@@ -250,10 +250,60 @@ def test_a_guest_on_a_phone_buys_a_card_key_in_each_pack(
         copy.click()
         assert copy.inner_text() == "✓"  # copied (select-and-copy on plain http)
 
+        # The footer's privacy policy, filled from the store's settings, in the pack's look.
+        page.click("#privacy-link")
+        page.wait_for_url(f"http://{host}:{port}/privacy")
+        assert f"pack-{pack}" in page.get_attribute("body", "class")
+        assert store.name in page.inner_text("#privacy-policy")
+        assert accessibility_problems(page) == []
+
         watch.assert_clean()
         assert watch.foreign_requests(host) == []
     finally:
         context.close()
+
+
+# -- no other site may frame a store ---------------------------------------------------------------
+
+
+def test_another_site_cannot_show_a_store_in_a_frame(app, make_store, live_server, browser):
+    """A page of another site (served here by a plain HTTP server, with no policy of its own)
+    frames a store page: Chromium refuses to show it, citing frame-ancestors."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    port = live_server
+    store = make_store(name="Unframed Store")
+    victim = f"http://{store.slug}.{APEX}:{port}/privacy"
+
+    class Attacker(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = f'<!doctype html><title>x</title><iframe src="{victim}"></iframe>'.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    attacker = ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    refused = []
+    page.on("console", lambda message: refused.append(message.text))
+    try:
+        page.goto(f"http://127.0.0.1:{attacker.server_port}/")
+        page.wait_for_timeout(2000)
+        framed = [f for f in page.frames if f != page.main_frame]
+        assert framed, "the frame was not created"
+        assert all("privacy-policy" not in f.content() for f in framed)
+        assert any("frame-ancestors" in text for text in refused), refused
+    finally:
+        context.close()
+        attacker.shutdown()
 
 
 # -- the owner publishes a setting in the editor ---------------------------------------------------

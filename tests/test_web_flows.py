@@ -201,7 +201,7 @@ def test_login_is_rate_limited(backend, make_store):
 
 def test_pages_carry_security_headers(apex, app, monkeypatch):
     page = apex.get("/")
-    assert "frame-ancestors 'self'" in page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert "Strict-Transport-Security" not in page.headers  # HSTS_SECONDS=0 by default
     monkeypatch.setitem(app.config, "HSTS_SECONDS", 31536000)

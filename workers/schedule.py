@@ -35,6 +35,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("visit-counts", "workers.jobs.analytics.flush_visit_counts", 60),
     PeriodicJob("api-idempotency", "workers.jobs.api.purge_idempotency_everywhere", 3600),
     PeriodicJob("purge-exports", "workers.jobs.exports.purge_expired_exports", 600),
+    PeriodicJob("privacy-retention", "workers.jobs.privacy.apply_retention_everywhere", 86400),
 )
 
 

@@ -56,7 +56,7 @@ def add_account_routes(bp, guard, template: str, **page_context) -> None:
         if form.validate_on_submit():
             if not current_user.check_password(form.current_password.data):
                 form.current_password.errors.append(translate("Wrong password."))
-            elif problem := password_problem(form.new_password.data):
+            elif problem := password_problem(form.new_password.data, email=current_user.email):
                 form.new_password.errors.append(translate(problem))
             else:
                 current_user.set_password(form.new_password.data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import redirect, request, url_for
 from flask_login import current_user
@@ -40,7 +41,14 @@ def login_required_for(login_kind: str, login_endpoint: str):
 
 
 def safe_next(target: str | None, default: str) -> str:
-    """Only same-site relative paths are followed after sign-in (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Only same-site relative paths are followed after sign-in or a language switch (no open
+    redirects): "/path?query", never "//host", "/\\host", "https://host" nor a path with
+    control characters or spaces (browsers drop tabs and newlines, so "/\t/host" is "//host")."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(ch) < 33 or ord(ch) == 127 for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target

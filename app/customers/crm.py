@@ -15,7 +15,7 @@ from app.audit.services import Actor, changes, record
 from app.customers.models import Customer
 from app.extensions import db
 from app.i18n import N_
-from app.masking import mask_middle
+from app.masking import mask_email, mask_name, mask_phone
 
 MAX_TAGS = 10
 TAG_PATTERN = re.compile(r"[\w\- ]{1,20}")
@@ -131,11 +131,6 @@ def set_blocked(customer: Customer, blocked: bool, *, actor: Actor, tenant_id: i
     customer.is_blocked = blocked
 
 
-def mask_email(email: str) -> str:
-    name, _, domain = (email or "").partition("@")
-    return f"{name[:1]}***@{domain}" if domain else mask_middle(email)
-
-
 def export_rows(criteria: CustomerFilter, tenant_id: int, batch: int = 500):
     """The filtered list for CSV, personal data masked: a header, then one row per customer."""
     from app.customers import balance, levels
@@ -164,8 +159,8 @@ def export_rows(criteria: CustomerFilter, tenant_id: int, batch: int = 500):
             yield [
                 customer.id,
                 mask_email(customer.email),
-                (customer.name[:1] + "**") if customer.name else "",
-                mask_middle(customer.phone) if customer.phone else "",
+                mask_name(customer.name),
+                mask_phone(customer.phone),
                 levels.level_for(customer.paid_spend_cents, table).code,
                 f"{customer.paid_spend_cents / 100:.2f}",
                 f"{balance.balance_cents(tenant_id, customer.id) / 100:.2f}",

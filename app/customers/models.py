@@ -34,6 +34,9 @@ class Customer(Account, TenantModel):
     # CRM: comma-separated tags and free notes, for the store's staff only.
     tags: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # When the customer's personal data was deleted (app/privacy): the row stays for the
+    # orders and the ledger, with nothing left that names them.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     @property
     def can_sign_in(self) -> bool:

@@ -52,7 +52,7 @@ def register_customer(*, email: str, password: str, name: str = "", phone: str =
         raise CustomerError("name", N_("The name must be at most 100 characters long."))
     if phone and not PHONE_PATTERN.fullmatch(phone):
         raise CustomerError("phone", N_("This is not a valid phone number."))
-    if problem := password_problem(password):
+    if problem := password_problem(password, email=email):
         raise CustomerError("password", problem)
     if find_customer(email) is not None:
         raise CustomerError("email", EMAIL_TAKEN)
@@ -103,7 +103,7 @@ def customer_for_reset_token(tenant: TenantRef, token: str) -> Customer | None:
 
 
 def reset_password(customer: Customer, password: str) -> None:
-    if problem := password_problem(password):
+    if problem := password_problem(password, email=customer.email):
         raise CustomerError("password", problem)
     customer.set_password(password)
     db.session.commit()

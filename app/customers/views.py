@@ -59,7 +59,12 @@ def remember_referrer(response):
     code = request.args.get(referral.COOKIE, "").strip()[:16]
     if code and code.isalnum() and get_current_tenant() is not None:
         response.set_cookie(
-            referral.COOKIE, code, max_age=referral.COOKIE_MAX_AGE, httponly=True, samesite="Lax"
+            referral.COOKIE,
+            code,
+            max_age=referral.COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
         )
     return response
 

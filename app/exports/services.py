@@ -2,7 +2,7 @@
 
 Small results stream straight to the browser; above EXPORT_SYNC_MAX_ROWS a job writes the file
 to the instance folder (`exports/<store>/<token>.<format>`) with its progress recorded, and a
-periodic job deletes files past their expiry. Contacts are masked (app.masking.mask_middle):
+periodic job deletes files past their expiry. Contacts are masked (app.masking):
 an export is for bookkeeping, not for contacting customers.
 """
 
@@ -24,7 +24,7 @@ from app.audit.services import Actor, record
 from app.db import utcnow
 from app.exports.models import EXPORT_FORMATS, OrderExport
 from app.extensions import db
-from app.masking import mask_middle
+from app.masking import mask_email, mask_phone
 from app.money import to_decimal
 from app.orders.models import Order
 from app.orders.queries import OrderFilter, filtered
@@ -41,17 +41,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 class ExportError(ValueError):
     pass
-
-
-def mask_email(address: str) -> str:
-    name, at, domain = (address or "").partition("@")
-    if not at:
-        return mask_middle(address, head=1, tail=1) if address else ""
-    return f"{mask_middle(name, head=1, tail=1)}@{domain}"
-
-
-def mask_phone(number: str) -> str:
-    return mask_middle(number, head=3, tail=4) if number else ""
 
 
 def _safe(value: str) -> str:

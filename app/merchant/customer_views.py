@@ -22,10 +22,12 @@ from app.customers.models import LEVEL_LABELS
 from app.customers.services import order_history
 from app.extensions import db
 from app.i18n import N_, translate
+from app.masking import mask_contact, mask_email
 from app.merchant.permissions import may, requires
 from app.merchant.views import bp
 from app.money import parse_decimal_to_units
 from app.orders.models import STATUS_LABELS
+from app.privacy import services as privacy
 from app.web.site import render_console
 from app.web.urls import tenant_url
 from tenants.context import current_tenant, tenant_context
@@ -103,7 +105,7 @@ def customers():
         level_of={c.id: levels.level_for(c.paid_spend_cents, table) for c in rows},
         balance_of={c.id: balance.balance_cents(store.id, c.id) for c in rows},
         level_labels={k: translate(v) for k, v in LEVEL_LABELS.items()},
-        mask_email=crm.mask_email,
+        mask_email=mask_email,
     )
 
 
@@ -191,7 +193,10 @@ def _detail(customer, *, form=None, adjustment=None):
         level_label=translate(level.label),
         referrer=referrer,
         invitees=referral.invitees(customer.id),
-        mask_email=crm.mask_email,
+        mask_email=mask_email,
+        # The customer's own page: contacts in full for staff whose role may see them.
+        contact=(lambda value: value or "") if may("view_contacts") else mask_contact,
+        deletion=privacy.open_request(customer.id),
     )
 
 

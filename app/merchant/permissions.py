@@ -41,6 +41,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "export_orders": frozenset({"owner", "admin", "finance"}),
     "view_tickets": ALL_ROLES,
     "view_customers": ALL_ROLES,
+    # A customer's e-mail, phone and top-up accounts in full, on one order's, customer's or
+    # ticket's own page (lists and exports always mask them: app/masking.py).
+    "view_contacts": frozenset({"owner", "admin", "support"}),
+    # Customers' data requests: settle deletion requests, anonymise on an e-mailed request,
+    # the store's privacy policy text and retention periods.
+    "manage_privacy": MANAGERS,
     "view_coupons": ALL_ROLES,
     "manage_coupons": MANAGERS,
     "manage_customers": frozenset({"owner", "admin", "support"}),  # tags, notes, block

@@ -10,7 +10,7 @@ from app.audit.web import current_actor
 from app.db import utcnow
 from app.extensions import db
 from app.i18n import translate
-from app.merchant.order_views import _mask_contact as mask_contact
+from app.masking import mask_contact
 from app.merchant.permissions import requires
 from app.merchant.views import bp
 from app.money import parse_decimal_to_units, to_decimal

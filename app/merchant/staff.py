@@ -204,6 +204,8 @@ def accept(store, token: str, *, name: str, password: str, ip: str = "") -> Staf
     invitation = find_invitation(store, token, lock=True)
     if invitation is None:
         raise StaffError("token", N_("This invitation is no longer valid. Ask for a new one."))
+    if problem := password_problem(password, email=invitation.email):
+        raise StaffError("password", problem)
     if db.session.scalar(select(StaffUser.id).where(StaffUser.email == invitation.email)):
         raise StaffError("token", N_("This person is already on the staff."))
     user = StaffUser(email=invitation.email, name=name, role=invitation.role)

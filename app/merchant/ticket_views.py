@@ -7,6 +7,7 @@ from flask import abort, redirect, request, url_for
 from flask_wtf import FlaskForm
 
 from app.db import utcnow
+from app.masking import mask_contact
 from app.merchant.permissions import may, requires
 from app.merchant.views import bp
 from app.tickets import services as tickets
@@ -60,6 +61,7 @@ def _page(ticket, reply_form=None, status=200):
         may_refund=may("refund"),
         may_replace=may("deliver"),
         now=utcnow(),
+        contact=(lambda value: value or "") if may("view_contacts") else mask_contact,
         picture_endpoint="merchant.ticket_picture",
         picture_args={},
         actions={

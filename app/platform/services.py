@@ -19,7 +19,7 @@ class PlatformAccountError(ValueError):
 def ensure_platform_admin(email: str, password: str, name: str = "") -> tuple[PlatformUser, bool]:
     """Create the platform owner `email`, or reset its password; returns (user, created)."""
     email = normalize_email(email)
-    if problem := email_problem(email) or password_problem(password):
+    if problem := email_problem(email) or password_problem(password, email=email):
         raise PlatformAccountError(problem)
     user = db.session.scalar(select(PlatformUser).where(PlatformUser.email == email))
     created = user is None

@@ -27,7 +27,7 @@ from werkzeug.http import parse_accept_header
 from app.cache import cache
 from app.i18n import choose_locale
 from app.storefront.catalog import known_page_stamp, page_stamp
-from app.web.security import SECURITY_HEADERS
+from app.web.security import SECURITY_HEADERS, hsts_value
 from tenants.context import TenantRef, require_tenant
 from tenants.resolver import STORE
 
@@ -141,6 +141,9 @@ class CachedPageMiddleware:
         if zipped:
             headers.append(("Content-Encoding", "gzip"))
         headers.extend(SECURITY_HEADERS)
+        seconds = self.flask_app.config.get("HSTS_SECONDS") or 0
+        if seconds and environ.get("wsgi.url_scheme") == "https":
+            headers.append(("Strict-Transport-Security", hsts_value(seconds)))
         return body, headers
 
 

@@ -70,7 +70,7 @@ def register(email: str, password: str, details: Details) -> SupplierUser:
     email = normalize_email(email)
     if problem := email_problem(email):
         raise PortalRefused("email", problem)
-    if problem := password_problem(password):
+    if problem := password_problem(password, email=email):
         raise PortalRefused("password", problem)
     details = _check(details)
     if db.session.scalar(select(SupplierUser.id).where(SupplierUser.email == email)):

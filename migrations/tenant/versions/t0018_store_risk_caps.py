@@ -2,7 +2,7 @@
 its quantity caps (per order, per buyer per day).
 
 Revision ID: t0018
-Revises: t0016
+Revises: t0017
 Create Date: 2026-12-09
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0018"
-down_revision = "t0016"
+down_revision = "t0017"
 branch_labels = None
 depends_on = None
 
