@@ -16,6 +16,7 @@ DEMO_PASSWORD = "kameng-demo-1"
 DEMO_ADMIN = "admin@example.com"
 DEMO_SUPPLIER = "supplier@example.com"  # an approved supplier owning the Steam SKUs
 DEMO_SUPPLIER_SKUS = ("DEMO-STEAM-50", "DEMO-STEAM-100")
+DEMO_BUYER = "buyer@example.com"  # a customer of the demo store (API keys at /account/api)
 DEMO_STORES = (  # slug, name, owner, theme pack
     ("demo", "演示卡盟 Demo Store", "demo@example.com", "classic"),
     ("neon", "霓虹游戏 Neon Games", "neon@example.com", "neon"),
@@ -143,7 +144,30 @@ def seed_demo() -> list[tuple[str, str, str]]:
             db.session.remove()
         lines.append((f"Store {slug}", tenant_url(ref, "/"), "-"))
         lines.append((f"Store {slug} back-office", tenant_url(ref, "/admin"), owner))
+        if slug == "demo":
+            seed_api_buyer(ref)
+            lines.append(("Store demo customer (API)", tenant_url(ref, "/account"), DEMO_BUYER))
     return lines
+
+
+def seed_api_buyer(ref) -> None:
+    """The demo store is on Pro (API access) and has a customer who can create API keys."""
+    from sqlalchemy import select
+
+    from app.billing.services import assign_plan
+    from app.customers.models import Customer
+    from app.customers.services import register_customer
+    from app.extensions import db
+    from tenants.context import tenant_context
+
+    if ref.plan == "free":
+        assign_plan(ref.id, "pro", actor="demo")
+    db.session.remove()
+    with tenant_context(ref):
+        if not db.session.scalar(select(Customer.id).where(Customer.email == DEMO_BUYER)):
+            register_customer(email=DEMO_BUYER, password=DEMO_PASSWORD, name="B2B Buyer")
+            db.session.commit()
+        db.session.remove()
 
 
 @demo_cli.command("seed")
