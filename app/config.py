@@ -96,6 +96,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # The open API, per key and per client address (Flask-Limiter notation).
         "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "300 per minute"),
         "API_RATE_LIMIT_PER_IP": os.environ.get("API_RATE_LIMIT_PER_IP", "1200 per minute"),
+        # The acg-faka-compatible docking endpoints (/shared/...) use the same two limits; every
+        # call is logged per store, kept this many days.
+        "DOCKING_LOG_DAYS": _env_int("DOCKING_LOG_DAYS", 180),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",

@@ -102,7 +102,7 @@ class KamengConnector(Connector):
             return self.query(request.reference)
         return self._result(request.reference, order)
 
-    def query(self, reference: str) -> SupplierResult:
+    def query(self, reference: str, supplier_order_id: str = "") -> SupplierResult:
         try:
             order = self.client.order_by_reference(reference)
         except TransportError as error:
