@@ -99,6 +99,9 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # The acg-faka-compatible docking endpoints (/shared/...) use the same two limits; every
         # call is logged per store, kept this many days.
         "DOCKING_LOG_DAYS": _env_int("DOCKING_LOG_DAYS", 180),
+        # How long an acg-faka `trade` waits for goods a supplier delivers before it answers
+        # with the "still coming" placeholder (acg-faka sites never ask again).
+        "DOCKING_TRADE_WAIT_SECONDS": float(os.environ.get("DOCKING_TRADE_WAIT_SECONDS", "8")),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",

@@ -517,3 +517,41 @@ def test_our_acg_faka_connector_docks_to_another_kameng_store(app, backend, make
         assert (again.state, again.secrets) == ("success", ("A-KEY-1 PW-1",))
         assert again.supplier_order_id == at_a.order_no
         assert balance_of(app_a, a_store, us_at_a.customer_id) == 5_000 - 1500
+
+
+def test_a_chain_acg_site_buys_from_our_store_what_we_buy_from_another_acg_site(
+    app, backend, make_store, faka
+):
+    """Goods a supplier delivers are waited for (a few seconds) before `trade` answers; if they
+    are later than that, the placeholder is answered and `query` shows them once delivered."""
+    from tests.support.api import api_caller, api_store
+    from tests.support.customer_money import topped_up
+
+    supplier = acg_supplier(app, faka)
+    card = commodity(faka, "点卡10元")
+    import_directly(app, supplier, [card.code], markup_bp=1000)
+    our_sku = imported_sku(app, supplier, card.code)
+    store = api_store(app, make_store)
+    buyer = api_caller(app, store, scopes=("acg_faka",))
+    topped_up(app, store, buyer.customer_id, 5_000)
+    client = AcgDownstream(app, f"{store.slug}.kameng.test", buyer.key_id, buyer.secret)
+    with app.app_context():
+        from app.catalog.models import Sku
+
+        code = db.session.get(Sku, our_sku).code
+    answer = client.post(
+        "commodity/trade", {"shared_code": code, "num": "1", "request_no": "9000000000000000001"}
+    )
+    assert answer["code"] == 200, answer
+    trade = answer["data"]
+    assert trade["amount"] == "11.55"  # cost 10.50 + 10 %: the store's price for the caller
+    if app.config["JOBS_IN_PROCESS"]:  # the fulfilment worker ran while `trade` waited
+        assert trade["secret"] == "CK-1 PW-1"
+    else:  # no worker yet (RQ): the placeholder, then `query` once it is delivered
+        assert trade["secret"] == acg_wire.DEFAULT_PLACEHOLDER
+        drain(app, backend)
+    found = client.post("commodity/query", {"tradeNo": trade["tradeNo"]})["data"]
+    assert (found["status"], found["secret"], found["kameng_status"]) == (
+        1, "CK-1 PW-1", "delivered",
+    )  # fmt: skip
+    assert len(faka.trades()) == 1

@@ -21,11 +21,13 @@ request state: the view passes the parsed fields in.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale
+from sqlalchemy import select
 
 from app.api import services as api
 from app.api.auth import LAST_USED_EVERY, Caller
@@ -38,6 +40,7 @@ from app.customers.models import Customer
 from app.db import utcnow
 from app.docking import acg_wire
 from app.extensions import db
+from app.orders.models import Order
 from app.storefront.catalog import stock_counts_snapshot, store_catalog
 from app.web.urls import tenant_url
 from tenants.context import TenantRef
@@ -46,6 +49,8 @@ SCOPE = "acg_faka"
 PLENTY = 9999  # what goods without a count (supplied on demand, manual) show as stock
 CREATED = "2026-01-01 00:00:00"
 DELIVERED = ("delivered", "partially_refunded")
+WAITING = ("paid", "fulfilling")
+POLL_SECONDS = 0.25
 GONE = ("cancelled", "expired", "failed", "refunded")
 
 
@@ -108,27 +113,38 @@ class Listing:
         self.store = store
         self.view = store_catalog(store, discount_bp_for(customer.id))
         self.counts = stock_counts_snapshot()
-        self.products = [
+
+    @property
+    def products(self) -> list[dict]:
+        """Every product the store shows, priced for the caller (for `items`)."""
+        return [
             found
             for card in self.view.products()
             if (found := self.view.product(card["id"])) is not None
         ]
 
+    def _priced(self, product_id: int, sku_id: int) -> tuple[dict, dict] | None:
+        """One product priced for the caller (not the whole catalog), if the store shows it."""
+        product = self.view.product(product_id)
+        sku = next((s for s in (product or {}).get("skus", []) if s["id"] == sku_id), None)
+        return (product, sku) if sku is not None else None
+
     def find(self, code: str) -> tuple[dict, dict] | None:
+        """The SKU with this code (or, failing that, this id) and its product."""
         code = (code or "").strip()
         if not code:
             return None
-        for product in self.products:
+        for product in self.view.base["products"]:
             for sku in product["skus"]:
                 if sku["code"] == code:
-                    return product, sku
+                    return self._priced(product["id"], sku["id"])
         return self.by_id(int(code)) if code.isdigit() else None
 
     def by_id(self, sku_id: int) -> tuple[dict, dict] | None:
-        for product in self.products:
+        for product in self.view.base["products"]:
             for sku in product["skus"]:
                 if sku["id"] == sku_id:
-                    return product, sku
+                    return self._priced(product["id"], sku_id)
         return None
 
     def stock(self, product: dict, sku: dict) -> int:
@@ -389,8 +405,24 @@ def trade(store: TenantRef, caller: Caller, fields: dict, client_ip: str) -> Out
             raise AcgError(_problem_text(problem)) from None
     else:
         order, new = earlier, False
+    if new:
+        order = _settled(order, current_app.config["DOCKING_TRADE_WAIT_SECONDS"])
     answer = _trade_answer(store, caller, order)
     return Outcome(answer, request_no=request_no, order_no=order.order_no, replayed=not new)
+
+
+def _settled(order, seconds: float):
+    """acg-faka sites store `secret` as the buyer's delivery and never ask again: give goods a
+    supplier delivers (our direct top-ups, often an upstream's cards) a few seconds to arrive
+    before answering. Manual items are not waited for."""
+    waits = any(item.delivery_type == "direct_topup" for item in order.items)
+    deadline = time.monotonic() + seconds
+    order_no = order.order_no
+    while waits and order.status in WAITING and time.monotonic() < deadline:
+        db.session.rollback()  # end the read, to see what the fulfilment worker committed
+        time.sleep(POLL_SECONDS)
+        order = db.session.scalar(select(Order).where(Order.order_no == order_no))
+    return order
 
 
 def _problem_text(problem: ApiProblem) -> str:
