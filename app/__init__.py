@@ -160,6 +160,7 @@ def register_blueprints(app) -> None:
     from app.api.views import bp as api
     from app.billing.views import bp as billing
     from app.customers.views import bp as customers
+    from app.docking.views import bp as docking
     from app.domains.views import bp as domains
     from app.merchant.views import bp as merchant
     from app.payments.views import bp as payments
@@ -188,6 +189,7 @@ def register_blueprints(app) -> None:
         domains,
         api,
         api_account,
+        docking,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -99,6 +99,12 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # Lock-out: this many failed sign-ins for one account (from any address) lock it until
         # the window has passed; answered 429 with Retry-After.
         "LOGIN_LOCKOUT_LIMIT": os.environ.get("LOGIN_LOCKOUT_LIMIT", "10 per 15 minutes"),
+        # Every call to the acg-faka-compatible docking endpoints (/shared/...) is logged per
+        # store, kept this many days (they share the API's rate limits, RATE_LIMIT_API*).
+        "DOCKING_LOG_DAYS": _env_int("DOCKING_LOG_DAYS", 180),
+        # How long an acg-faka `trade` waits for goods a supplier delivers before it answers
+        # with the "still coming" placeholder (acg-faka sites never ask again).
+        "DOCKING_TRADE_WAIT_SECONDS": float(os.environ.get("DOCKING_TRADE_WAIT_SECONDS", "8")),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         # Redis away: each web process counts in memory for a while instead of failing requests.

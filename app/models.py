@@ -12,6 +12,7 @@ from app.customers.models import (  # noqa: F401
     CustomerLevel,
     CustomerProgram,
 )
+from app.docking.models import DockingCall  # noqa: F401
 from app.exports.models import OrderExport  # noqa: F401
 from app.fulfilment.models import Topup, TopupCall  # noqa: F401
 from app.inventory.models import CardKey, CardKeyBatch, KeyAccessLog  # noqa: F401

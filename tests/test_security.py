@@ -297,8 +297,9 @@ def test_no_template_has_inline_script_style_or_event_handlers():
 # Views that take no session and prove themselves otherwise: gateway and Stripe notifications
 # (signatures), supplier callbacks (their signature). A new one must be added here on purpose.
 CSRF_EXEMPT = {"payments.callback", "billing.stripe_webhook", "suppliers.callback"}
-# Blueprints without sessions whose every request is signed: the open API (HMAC per request).
-CSRF_EXEMPT_BLUEPRINTS = {"api"}
+# Blueprints without sessions whose every request is signed: the open API (HMAC per request)
+# and the acg-faka-compatible docking endpoints (the key's MD5 signature).
+CSRF_EXEMPT_BLUEPRINTS = {"api", "docking"}
 
 
 def _post_paths(app):

@@ -34,6 +34,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("settlement", "workers.jobs.money.settle_due_holds", 300),
     PeriodicJob("visit-counts", "workers.jobs.analytics.flush_visit_counts", 60),
     PeriodicJob("api-idempotency", "workers.jobs.api.purge_idempotency_everywhere", 3600),
+    PeriodicJob("docking-logs", "workers.jobs.api.purge_docking_logs_everywhere", 21600),
     PeriodicJob("purge-exports", "workers.jobs.exports.purge_expired_exports", 600),
     PeriodicJob("privacy-retention", "workers.jobs.privacy.apply_retention_everywhere", 86400),
 )

@@ -49,6 +49,7 @@ def _page(form: NewKeyForm, status: int = 200, **context):
         api_keys=keys.active_keys(customer.id),
         scope_labels={scope: translate(label) for scope, label in SCOPE_LABELS.items()},
         base_url=tenant_url(store, "/api/v1"),
+        store_url=tenant_url(store, ""),
         **context,
     ), status
 

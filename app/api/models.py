@@ -13,6 +13,9 @@ from app.i18n import N_
 SCOPE_LABELS = {
     "read": N_("Read (products, balance, orders)"),
     "order": N_("Order (place and cancel orders, webhook settings)"),
+    # The acg-faka protocol sends the secret itself in every request and cannot expire one:
+    # a key takes part in it only when asked to (docs/api.md, decisions.md).
+    "acg_faka": N_("acg-faka docking (异次元对接: catalog, balance, orders; unsigned by time)"),
 }
 SCOPES = tuple(SCOPE_LABELS)
 

@@ -16,6 +16,7 @@ from app.api.auth import SignedRequest, authenticate
 from app.api.openapi import document
 from app.api.problems import ApiProblem
 from app.extensions import csrf
+from app.i18n import translate
 from app.net import client_ip
 from app.web import ratelimits
 from app.web.routing import SiteBlueprint
@@ -94,9 +95,15 @@ def problem(error: ApiProblem):
 
 
 def http_problem(error: HTTPException) -> Response:
-    """Any HTTP error under /api/ (unknown path, wrong method, too large) as a problem (429s
-    are app.web.ratelimits')."""
-    if error.code == 404:
+    """Any HTTP error under /api/ (unknown path, wrong method, too large, rate limit) as a
+    problem."""
+    if error.code == 429:
+        found = ApiProblem(
+            "rate-limited",
+            translate(ratelimits.TOO_MANY),
+            retry_after=ratelimits.retry_after_seconds(),
+        )
+    elif error.code == 404:
         found = ApiProblem("not-found")
     elif error.code == 405:
         found = ApiProblem("method-not-allowed")
@@ -275,8 +282,6 @@ def set_webhook():
             _store(), caller.customer.id, url=body["url"], events=events
         )
     except webhooks.WebhookError as error:
-        from app.i18n import translate
-
         detail = translate(error.message, **error.params)
         raise ApiProblem(
             "invalid-request", detail, errors=[{"field": error.field, "message": detail}]

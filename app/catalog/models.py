@@ -53,6 +53,10 @@ class Supplier(SharedModel):
     breaker_opened_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     balance_cents: Mapped[int | None] = mapped_column(BigInteger)
     balance_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set when the last catalog sync (app.suppliers.sync) got no usable answer: the supplier is
+    # taken to be down and its goods are not offered until a sync succeeds again.
+    catalog_failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    catalog_error: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -283,7 +283,7 @@ def save_product(
             "description_md", N_("The description must be at most 20000 characters long.")
         )
     schema = validate_input_schema(input_schema)
-    if delivery_type == "direct_topup" and not schema:
+    if delivery_type == "direct_topup" and not schema and not _imported_from_supplier(product):
         raise CatalogError("input_schema", N_("A direct top-up needs at least one account field."))
     image_path = save_image(image) if image else None
     product = product or Product(is_published=False)
@@ -302,6 +302,24 @@ def save_product(
     db.session.commit()
     bump_catalog_version()
     return product
+
+
+def _imported_from_supplier(product: Product | None) -> bool:
+    """Goods imported from a docked supplier's catalog (app.suppliers.imports) are delivered by
+    that supplier, often as card keys, and may ask the buyer for nothing."""
+    from app.suppliers.models import SupplierOffer
+
+    if product is None or product.id is None:
+        return False
+    return (
+        db.session.scalar(
+            select(SupplierOffer.id)
+            .join(Sku, Sku.id == SupplierOffer.sku_id)
+            .where(Sku.product_id == product.id, SupplierOffer.wholesale_markup_bp.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def set_published(product: Product, published: bool) -> None:

@@ -129,13 +129,14 @@ def submit(topup_no: str) -> str:
     topup.supplier_id = offer.supplier_id
     topup.tried_supplier_ids = [*topup.tried, offer.supplier_id]
     topup.reference = f"{topup.topup_no}-{topup.attempt}"
+    topup.supplier_order_id = ""  # the new attempt's own, once its supplier names it
     topup.status, topup.submitted_at = "submitted", utcnow()
     supplier_sku_code = offer.supplier_sku_code
     db.session.commit()  # from here on, a crash is recovered by querying the reference
     return _place(topup_no, supplier_sku_code)
 
 
-def _place(topup_no: str, supplier_sku_code: str) -> str:
+def _place(topup_no: str, supplier_sku_code: str, *, repeat: bool = False) -> str:
     topup = db.session.scalar(select(Topup).where(Topup.topup_no == topup_no))
     request = PlaceRequest(
         reference=topup.reference,
@@ -144,6 +145,7 @@ def _place(topup_no: str, supplier_sku_code: str) -> str:
         account_fields=topup.account_fields,
         face_value_cents=topup.face_value_cents,
         callback_url=platform_url(f"/suppliers/callback/{topup.supplier_id}"),
+        repeat=repeat,
     )
     supplier_id, reference = topup.supplier_id, topup.reference
     db.session.commit()  # no transaction stays open while we wait for the supplier
@@ -158,9 +160,11 @@ def check(topup_no: str) -> str:
     if topup.status == "queued":  # never sent, or waiting for a supplier to recover
         db.session.commit()
         return submit(topup_no)
-    supplier_id, reference = topup.supplier_id, topup.reference
+    supplier_id, reference, order_id = topup.supplier_id, topup.reference, topup.supplier_order_id
     db.session.commit()
-    return _call(topup_no, supplier_id, reference, "query", lambda c: c.query(reference))
+    return _call(
+        topup_no, supplier_id, reference, "query", lambda c: c.query(reference, order_id or "")
+    )
 
 
 def _call(topup_no: str, supplier_id: int, reference: str, action: str, call) -> str:
@@ -214,6 +218,7 @@ def apply_callback(result: SupplierResult) -> str:
 
 def _apply(topup: Topup, result: SupplierResult) -> str:
     """Act on what the supplier said about the current reference (topup row locked)."""
+    previous_message = topup.message
     topup.supplier_order_id = result.supplier_order_id or topup.supplier_order_id
     topup.message = result.message[:2000]
     if result.state == SUCCESS:
@@ -240,8 +245,11 @@ def _apply(topup: Topup, result: SupplierResult) -> str:
             db.session.commit()
             if code is None:
                 return submit_next(topup_no, "the supplier's offer is gone")
-            return _place(topup_no, code)
-        return _wait(topup, topup.status, "the supplier does not know this order yet")
+            return _place(topup_no, code, repeat=True)
+        # Keep what the supplier last said about it (e.g. why it cannot be looked up).
+        return _wait(
+            topup, topup.status, previous_message or "the supplier does not know this order yet"
+        )
     if result.state == FAILED:
         suppliers.record_failure(topup.supplier_id)
         topup_no = topup.topup_no

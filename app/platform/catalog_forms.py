@@ -26,6 +26,7 @@ from wtforms.validators import Email, Length, NumberRange, Optional
 
 from app.i18n import translate
 from app.inventory.services import SEPARATOR_CHOICES
+from app.merchant.catalog_forms import ROUNDING_CHOICES
 from app.money import parse_decimal_to_units
 from app.suppliers.connectors.base import Connector
 
@@ -236,3 +237,19 @@ def flash_import_report(report) -> None:
         ),
         "success",
     )
+
+
+class UpstreamImportForm(FlaskForm):
+    """Terms of importing a docked supplier's products; the products themselves are the checked
+    `product` boxes of the page (their codes are the supplier's)."""
+
+    markup = StringField(_l("Platform markup on cost (percent)"), default="10")
+    rounding = SelectField(_l("Rounding of the wholesale price"), choices=ROUNDING_CHOICES)
+    category_id = SelectField(_l("Category"), coerce=optional_int)
+    publish = BooleanField(_l("Publish at once"), default=False)
+
+    def validate_markup(self, field):
+        basis_points = parse_decimal_to_units(field.data or "")
+        if basis_points is None or not 0 <= basis_points <= 100_000:
+            raise ValidationError(_l("Enter a percentage from 0 to 1000, like 12.5."))
+        self.markup_bp = basis_points

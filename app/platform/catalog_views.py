@@ -36,7 +36,7 @@ from app.platform.catalog_forms import (
 from app.platform.views import bp, platform_login_required
 from app.suppliers import offers
 from app.suppliers.connectors import UnknownConnector, connector_class, known_connectors
-from app.suppliers.connectors.base import SupplierTransportError
+from app.suppliers.connectors.base import Connector, SupplierTransportError
 from app.suppliers.models import SupplierOffer
 from app.suppliers.services import SupplierSettingsError, configure_connector, connector_settings
 from app.web.site import render_console
@@ -530,9 +530,17 @@ def _connection_context(
         "settings_errors": errors,
         "stored_secrets": {name for name, value in stored.items() if value},
         "callback_url": platform_url(f"/suppliers/callback/{supplier.id}"),
+        "lists_catalog": _lists_catalog(supplier.connector),
         "may_change": current_user.role == "owner",
         "confirm_form": ConfirmForm(),
     }
+
+
+def _lists_catalog(kind: str) -> bool:
+    try:
+        return bool(kind) and connector_class(kind).catalog is not Connector.catalog
+    except UnknownConnector:
+        return False
 
 
 def _save_supplier_from(form: SupplierForm, supplier: Supplier | None) -> Supplier | None:

@@ -154,3 +154,4 @@ import app.platform.payment_views  # noqa: E402, F401
 import app.platform.risk_views  # noqa: E402, F401
 import app.platform.supplier_views  # noqa: E402, F401
 import app.platform.ticket_views  # noqa: E402, F401
+import app.platform.upstream_views  # noqa: E402, F401

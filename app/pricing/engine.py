@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 ROUNDING_MODES = ("none", "up_10", "up_100", "end_90")
 MARKUP_KINDS = ("percent", "fixed")
@@ -103,6 +104,37 @@ def quote(
         price_cents=discounted(retail, discount_bp, wholesale_cents),
         rule_scope=rule_scope if markup is not None else None,
     )
+
+
+# -- prices that come from elsewhere (docked upstreams) --------------------------------------------
+
+MAX_RATE = Decimal(1000)
+
+
+def parse_rate(text: object) -> Decimal:
+    """An exchange rate: a positive decimal number (upstream units → our units), e.g. "7.1"."""
+    try:
+        rate = Decimal(str(text).strip())
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"not a rate: {text!r}") from None
+    if not rate.is_finite() or rate <= 0 or rate > MAX_RATE:
+        raise ValueError(f"a rate must be above 0 and at most {MAX_RATE}")
+    return rate
+
+
+def converted_cents(amount: Decimal, rate: Decimal = Decimal(1)) -> int:
+    """An upstream amount in its major unit ("17.50"), times the rate, in our cents: rounded
+    half-up to the cent, once. Raises ValueError for what is not a finite amount."""
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise ValueError(f"not an amount: {amount!r}")
+    cents = (amount * rate * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return int(cents)
+
+
+def wholesale_from_cost(cost_cents: int, markup_bp: int, rounding: str = "none") -> int:
+    """The platform's wholesale price for goods bought elsewhere: cost plus a percentage, rounded
+    upwards by the rounding mode (the same arithmetic as a store's markup on wholesale)."""
+    return retail_price(cost_cents, Markup("percent", markup_bp, rounding))
 
 
 @dataclass(frozen=True)

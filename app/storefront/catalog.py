@@ -237,6 +237,7 @@ class StoreCatalog:
             "title": listing.get("title") or product["name"],
             "category_id": product["category_id"],
             "delivery_type": product["delivery_type"],
+            "asks_account": bool(product["input_schema"]),
             "image": product["image"],
             "min_price_cents": min(s["price_cents"] for s in skus),
             "currency": skus[0]["currency"],

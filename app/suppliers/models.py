@@ -30,4 +30,9 @@ class SupplierOffer(SharedModel):
     # of stock there is not routed to; a failed sync changes nothing.
     in_stock: Mapped[bool] = mapped_column(Boolean, default=True)
     synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # An offer imported from the supplier's catalog (app.suppliers.imports) sets its SKU's price:
+    # each sync makes the SKU's cost the offer's cost and its wholesale price that cost plus
+    # this markup (basis points), rounded upwards by `wholesale_rounding`. None: it does not.
+    wholesale_markup_bp: Mapped[int | None] = mapped_column(Integer)
+    wholesale_rounding: Mapped[str] = mapped_column(String(10), default="none")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -77,8 +77,11 @@ def deactivate_offer(offer_id: int) -> SupplierOffer | None:
 
 
 def may_take_orders(supplier: Supplier, now: datetime | None = None) -> bool:
-    """Active, connected, and its breaker not open and cooling down."""
+    """Active, connected, its last catalog sync not failed (app.suppliers.sync), and its breaker
+    not open and cooling down."""
     if supplier.status != "active" or not supplier.connector:
+        return False
+    if supplier.catalog_failed_at is not None:
         return False
     if supplier.breaker_state != "open" or supplier.breaker_opened_at is None:
         return True

@@ -34,6 +34,10 @@ def handle_http_error(error: HTTPException):
         from app.api.views import http_problem
 
         return http_problem(error)
+    if request.path.startswith("/shared/") and site.kind == STORE:
+        from app.docking.views import http_error
+
+        return http_error(error)
     try:
         if site.kind == STORE:
             return render_theme("errors/error.html", error=error), error.code

@@ -124,10 +124,11 @@ def retry_after_seconds() -> int:
 def too_many_requests(error: TooManyRequests):
     seconds = retry_after_seconds()
     message = translate(TOO_MANY)
-    if request.path.startswith("/api/"):
-        from app.api.problems import ApiProblem
+    if request.path.startswith(("/api/", "/shared/")):  # the API's and docking's own shapes
+        from app.web.errors import handle_http_error
 
-        response = ApiProblem("rate-limited", message, retry_after=seconds).response()
+        response = current_app.make_response(handle_http_error(error))
+        response.status_code = 429
     elif wants_json():
         response = current_app.response_class(
             current_app.json.dumps(

@@ -10,6 +10,8 @@ _CLASSES = {
     "simulator": "app.suppliers.connectors.simulator:SimulatorConnector",
     "generic_http": "app.suppliers.connectors.generic_http:GenericHttpConnector",
     "kameng": "app.suppliers.connectors.kameng:KamengConnector",
+    "acg_faka": "app.suppliers.connectors.acg_faka:AcgFakaConnector",
+    "dujiao_next": "app.suppliers.connectors.dujiao_next:DujiaoNextConnector",
 }
 
 

@@ -38,6 +38,9 @@ class PlaceRequest:
     account_fields: Mapping[str, str]  # e.g. {"account": "13800138000"} for a phone top-up
     face_value_cents: int
     callback_url: str  # where the supplier may notify us (empty: it must be polled)
+    # Placed again after a query found nothing: an earlier placement of this reference may have
+    # reached the supplier (its answer was lost), so a refusal may mean "I have it already".
+    repeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,19 @@ class SupplierResult:
 class CatalogEntry:
     supplier_sku_code: str
     name: str
-    cost_cents: int
+    cost_cents: int  # in our currency's cents, converted once by the connector (0: unknown)
     in_stock: bool
+    # What importing the item into our catalog uses (app.suppliers.imports); optional for sync.
+    product_code: str = ""  # entries with the same product_code become SKUs of one product
+    product_name: str = ""
+    sku_name: str = ""
+    category: str = ""
+    description: str = ""  # HTML or Markdown; sanitised when imported
+    account_fields: tuple[dict, ...] = ()  # our input_schema entries (name, label, regex, example)
+    min_quantity: int = 1
+    max_quantity: int = 100
+    stock: int | None = None  # units the supplier says it has, when it says
+    note: str = ""  # why the item cannot be imported as it is (empty: it can)
 
 
 @dataclass(frozen=True)
@@ -100,8 +114,10 @@ class Connector(ABC):
         """Order at the supplier (idempotent on reference). Raises SupplierTransportError."""
 
     @abstractmethod
-    def query(self, reference: str) -> SupplierResult:
-        """What became of a reference. Raises SupplierTransportError."""
+    def query(self, reference: str, supplier_order_id: str = "") -> SupplierResult:
+        """What became of a reference. `supplier_order_id` is the supplier's own number for it,
+        when an earlier answer gave one (some protocols can only look orders up by that).
+        Raises SupplierTransportError."""
 
     @abstractmethod
     def balance(self) -> int:

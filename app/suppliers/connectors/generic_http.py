@@ -109,6 +109,7 @@ class Answer:
     document: dict[str, Any]
     request_log: str
     response_log: str
+    status_code: int = 200
 
 
 def send(
@@ -121,10 +122,12 @@ def send(
     body: bytes = b"",
     headers: Mapping[str, str] | None = None,
     secrets: Iterable[str] = (),
+    follow_redirects: bool = True,
+    accept_statuses: Iterable[int] = (),
 ) -> Answer:
     """One request; its JSON object answer. Anything else (no connection, no answer in time,
-    HTTP status other than 2xx, a body that is not a JSON object) is SupplierTransportError:
-    whether the supplier acted on the request is unknown."""
+    HTTP status other than 2xx or `accept_statuses`, a body that is not a JSON object) is
+    SupplierTransportError: whether the supplier acted on the request is unknown."""
     secrets = tuple(secrets)
     request_log = redact(f"{method} {url}\n{loggable(log_params)}", secrets)
     try:
@@ -134,6 +137,7 @@ def send(
             data=body or None,
             headers=dict(headers or {}),
             timeout=timeout,
+            allow_redirects=follow_redirects,
         )
     except requests.Timeout:
         raise SupplierTransportError(
@@ -148,7 +152,7 @@ def send(
     except LookupError:  # a charset Python does not know
         text = reply.content.decode("utf-8", errors="replace")
     response_log = redact(f"HTTP {reply.status_code}\n{text[:LOG_LIMIT]}", secrets)
-    if not 200 <= reply.status_code < 300:
+    if not 200 <= reply.status_code < 300 and reply.status_code not in set(accept_statuses):
         raise SupplierTransportError(f"{method} {url}: HTTP {reply.status_code}")
     try:
         document = json.loads(text)
@@ -159,7 +163,7 @@ def send(
     if not isinstance(document, dict):
         sample = redact(text[:200], secrets)
         raise SupplierTransportError(f"{method} {url}: the answer is not JSON: {sample!r}")
-    return Answer(document, request_log, response_log)
+    return Answer(document, request_log, response_log, reply.status_code)
 
 
 def value_at(document: Any, path: str) -> Any:
@@ -537,7 +541,7 @@ class GenericHttpConnector(Connector):
         answer = self._request(self.api.place_path, params)
         return self._result(answer, request.reference, (SUCCESS, FAILED, PROCESSING))
 
-    def query(self, reference: str) -> SupplierResult:
+    def query(self, reference: str, supplier_order_id: str = "") -> SupplierResult:
         answer = self._request(self.api.query_path, {self.api.param_names["reference"]: reference})
         return self._result(answer, reference, STATES)
 

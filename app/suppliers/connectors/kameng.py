@@ -102,7 +102,7 @@ class KamengConnector(Connector):
             return self.query(request.reference)
         return self._result(request.reference, order)
 
-    def query(self, reference: str) -> SupplierResult:
+    def query(self, reference: str, supplier_order_id: str = "") -> SupplierResult:
         try:
             order = self.client.order_by_reference(reference)
         except TransportError as error:
@@ -151,6 +151,22 @@ class KamengConnector(Connector):
                 name=f"{product['title']} / {sku['name']}",
                 cost_cents=int(sku["price_cents"]),
                 in_stock=sku["stock"] != "sold_out",
+                # For importing it (app.suppliers.imports): the upstream checks its own patterns.
+                product_code=str(product["id"]),
+                product_name=str(product["title"])[:120],
+                sku_name=str(sku["name"])[:120],
+                category=str(product.get("category_name") or "")[:60],
+                account_fields=tuple(
+                    {
+                        "name": field["name"],
+                        "label": field["label"][:40],
+                        "regex": r"(?s).{1,200}",
+                        "example": field.get("example") or field["label"],
+                    }
+                    for field in product.get("account_fields") or []
+                ),
+                min_quantity=int(sku.get("min_quantity") or 1),
+                max_quantity=int(sku.get("max_quantity") or 100),
             )
             for product in products
             for sku in product["skus"]

@@ -125,7 +125,7 @@ class SimulatorConnector(Connector):
             )
         return self._result(answer, request.reference, ORDER_STATES)
 
-    def query(self, reference: str) -> SupplierResult:
+    def query(self, reference: str, supplier_order_id: str = "") -> SupplierResult:
         answer = self._call("/api/query", {"reference": reference})
         if answer.document["code"] != 0:
             message = scalar_text(answer.document.get("message"))
