@@ -152,6 +152,7 @@ def configure_jobs(app) -> None:
 def register_blueprints(app) -> None:
     from app.api.account_views import bp as api_account
     from app.api.views import bp as api
+    from app.batches.views import bp as batches
     from app.billing.views import bp as billing
     from app.customers.views import bp as customers
     from app.domains.views import bp as domains
@@ -180,6 +181,7 @@ def register_blueprints(app) -> None:
         domains,
         api,
         api_account,
+        batches,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -41,6 +41,8 @@ PAGES = {
     "/admin/finance/statement": {"owner", "admin", "finance"},
     "/admin/staff": {"owner", "admin"},
     "/admin/audit": {"owner", "admin"},
+    "/admin/batches": {"owner", "admin", "support", "finance"},
+    "/admin/batches/new": {"owner", "admin"},
 }
 ROLES = ("owner", "admin", "support", "finance")
 
