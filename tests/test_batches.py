@@ -507,3 +507,113 @@ def test_the_api_places_a_batch_and_reports_each_row(app, backend, make_store, s
     assert other.call("GET", f"/api/v1/batches/{view['batch_no']}").status_code == 404
     reader = api_caller(app, store, scopes=("read",))
     assert reader.call("POST", "/api/v1/batches", json_body=body).status_code == 403
+
+
+def test_rows_are_priced_at_the_customers_level_as_on_the_api(app, backend, shop):
+    store, customer = shop["store"], shop["customer"]
+    with app.app_context(), tenant_context(store):
+        from app.api import services as api
+        from app.customers import levels
+        from app.customers.models import Customer
+
+        levels.save_levels(
+            {"bronze": (0, 1000), "silver": (1, 1000), "gold": (2, 1000), "diamond": (3, 1000)}
+        )
+        db.session.commit()
+        listed = {
+            sku["id"]: sku["price_cents"]
+            for product in api.products(store, db.session.get(Customer, customer))
+            for sku in product["skus"]
+        }
+    assert listed[shop["good_id"]] == 1080  # ¥12 less 10 %
+    batch_no = draft(app, store, customer, f"{shop['good']},13800138000,2")
+    batch_id = queued_without_job(app, store, batch_no)
+    _, progress, outcomes = state(app, store, batch_no)
+    assert (progress.rows, progress.pending, outcomes) == (1, 1, {1: "pending"})
+    assert place_now(app, store, batch_id) == "processing"
+    with app.app_context(), tenant_context(store):
+        batch = services.find_batch(batch_no)
+        order = db.session.scalar(select(Order).where(Order.order_no == batch.rows[0].order_no))
+        assert batch.total_cents == batch.charged_cents == order.total_cents == 2160
+        assert order.items[0].unit_price_cents == 1080
+    drain(app, backend)
+    assert balance_of(app, store, customer) == 10000 - 2160
+
+
+def test_a_batch_whose_placement_job_was_lost_is_placed_when_someone_looks(app, backend, shop):
+    from datetime import timedelta
+
+    from app.db import utcnow
+
+    store, customer = shop["store"], shop["customer"]
+    batch_no = draft(app, store, customer, f"{shop['good']},13800138000,1")
+    with app.app_context(), tenant_context(store):
+        batch = services.find_batch(batch_no)
+        batch.status, batch.confirmed_at = "queued", utcnow() - timedelta(seconds=30)
+        db.session.commit()
+        assert services.redrive_if_stuck(store, batch) is False  # its job may still be queued
+        batch.confirmed_at = utcnow() - timedelta(minutes=2)  # no job was ever sent
+        db.session.commit()
+        assert services.redrive_if_stuck(store, batch) is True
+    drain(app, backend)
+    assert state(app, store, batch_no)[0] == "done"
+    assert balance_of(app, store, customer) == 10000 - 1200
+
+
+@pytest.mark.postgres
+def test_a_batch_locks_its_ledger_accounts_at_once_and_never_deadlocks(
+    app, backend, shop, simulator
+):
+    """A batch paying orders of two suppliers meets a payment that holds the second supplier's
+    account and then wants `platform:revenue` (as any payment locking in the ledger's order
+    does when that supplier's account is the older one). Locking the first order's accounts,
+    then the second's, would hold `platform:revenue` while waiting for the supplier: a deadlock.
+    The batch locks them all at once, in order, so it simply waits its turn."""
+    import time
+
+    import psycopg
+
+    from app.ledger.models import LedgerAccount
+    from app.ledger.services import lock_accounts
+
+    store, customer = shop["store"], shop["customer"]
+    second = simulated_supplier(app, simulator)
+    other = topup_product(app, [(second, "CM10")])["codes"][0]
+    with app.app_context():  # the suppliers' accounts older (lower ids) than platform:revenue
+        from app.catalog.models import Sku
+
+        for code, supplier in ((shop["good"], shop["supplier"]), (other, second)):
+            db.session.scalar(select(Sku).where(Sku.code == code)).supplier_id = supplier
+            db.session.add(
+                LedgerAccount(
+                    id=-supplier, code=f"supplier:{supplier}:payable", currency="CNY",
+                    balance_cents=0,
+                )
+            )  # fmt: skip
+        lock_accounts(["platform:revenue"], "CNY")  # created if this run has not yet
+        db.session.commit()
+    text = f"{shop['good']},13800138000,1\n{other},13900139000,1"
+    batch_id = queued_without_job(app, store, draft(app, store, customer, text))
+    url = backend.database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as payment:
+        lock = "SELECT id FROM shared.ledger_accounts WHERE code = %s FOR UPDATE"
+        payment.execute(lock, (f"supplier:{second}:payable",))
+        results = []
+        thread = threading.Thread(target=lambda: results.append(place_now(app, store, batch_id)))
+        thread.start()
+        with psycopg.connect(url, autocommit=True) as watcher:
+            deadline = time.monotonic() + 30
+            while not watcher.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[
+                0
+            ]:
+                assert time.monotonic() < deadline, (results, thread.is_alive())
+                time.sleep(0.05)
+        payment.execute("SET lock_timeout = '10s'")
+        payment.execute(lock, ("platform:revenue",))  # would deadlock with a piecemeal batch
+        payment.commit()
+        thread.join(30)
+    assert results == ["processing"]
+    assert balance_of(app, store, customer) == 10000 - 2400
+    drain(app, backend)
+    with app.app_context():
+        assert verify() == []

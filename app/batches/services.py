@@ -492,7 +492,9 @@ def row_outcome(batch: Batch, row: BatchRow, order_status: str | None) -> str:
     if batch.status == "draft":
         return "valid" if row.is_valid else "invalid"
     if not row.order_no:
-        return "skipped" if not row.is_valid and batch.skip_invalid else "not_placed"
+        if not row.is_valid and batch.skip_invalid:
+            return "skipped"
+        return "pending" if batch.status == "queued" else "not_placed"
     return ROW_OUTCOME.get(order_status or "", "pending")
 
 
