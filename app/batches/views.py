@@ -11,7 +11,7 @@ from app.batches.forms import BatchForm
 from app.customers import balance
 from app.customers.views import current_customer, customer_login_required
 from app.extensions import limiter
-from app.i18n import translate
+from app.storefront.access import order_page_url
 from app.web.routing import SiteBlueprint
 from app.web.themes import render_theme
 from tenants.context import current_tenant
@@ -70,6 +70,7 @@ def _batch_page(batch, status: int = 200, error: str = ""):
         store=store,
         error=error,
         progress_url=url_for("batches.batch_progress", batch_no=batch.batch_no),
+        order_url=lambda order_no: order_page_url(store, order_no),
         **web.page_context(store, batch),
     ), status
 
@@ -85,13 +86,8 @@ def batch(batch_no: str):
 @limiter.limit("20 per minute")
 def confirm_batch(batch_no: str):
     batch = _own(batch_no)  # (CSRF: checked for every POST by CSRFProtect)
-    try:
-        services.confirm(
-            _store(), batch, skip_invalid=request.form.get("skip_invalid") == "1",
-            actor=current_actor(),
-        )  # fmt: skip
-    except services.BatchError as error:
-        return _batch_page(batch, 409, translate(error.message, **error.params))
+    if refused := web.confirm(_store(), batch, request.form, actor=current_actor()):
+        return _batch_page(batch, 409, refused)
     return redirect(url_for("batches.batch", batch_no=batch_no), 303)
 
 
@@ -99,10 +95,8 @@ def confirm_batch(batch_no: str):
 @customer_login_required
 def discard_batch(batch_no: str):
     batch = _own(batch_no)
-    try:
-        services.discard(batch)
-    except services.BatchError as error:
-        return _batch_page(batch, 409, translate(error.message, **error.params))
+    if refused := web.discard(batch):
+        return _batch_page(batch, 409, refused)
     return redirect(url_for("batches.batches"), 303)
 
 

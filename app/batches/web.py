@@ -55,6 +55,24 @@ def page_context(store, batch: Batch) -> dict:
     }
 
 
+def confirm(store, batch: Batch, form, *, actor: Actor) -> str:
+    """Confirm from the draft page's form; an empty string, or why it was refused."""
+    try:
+        services.confirm(store, batch, skip_invalid=form.get("skip_invalid") == "1", actor=actor)
+    except services.BatchError as error:
+        return translate(error.message, **error.params)
+    return ""
+
+
+def discard(batch: Batch) -> str:
+    """Discard a draft; an empty string, or why it was refused."""
+    try:
+        services.discard(batch)
+    except services.BatchError as error:
+        return translate(error.message, **error.params)
+    return ""
+
+
 def progress_answer(store, batch: Batch) -> tuple[dict, int, dict]:
     services.redrive_if_stuck(store, batch)
     state = services.progress(batch).as_dict()

@@ -91,6 +91,7 @@ def _batch_page(batch, status: int = 200, error: str = ""):
         customer=db.session.get(Customer, batch.customer_id),
         error=error,
         progress_url=url_for("merchant.batch_progress", batch_no=batch.batch_no),
+        order_url=lambda order_no: url_for("merchant.order_detail", order_no=order_no),
         **web.page_context(_store(), batch),
     )
 
@@ -105,13 +106,8 @@ def batch(batch_no: str):
 @requires("run_batches")
 def confirm_batch(batch_no: str):
     batch = _batch_or_404(batch_no)
-    try:
-        services.confirm(
-            _store(), batch, skip_invalid=request.form.get("skip_invalid") == "1",
-            actor=current_actor(),
-        )  # fmt: skip
-    except services.BatchError as error:
-        return _batch_page(batch, 409, translate(error.message, **error.params))
+    if refused := web.confirm(_store(), batch, request.form, actor=current_actor()):
+        return _batch_page(batch, 409, refused)
     return redirect(url_for("merchant.batch", batch_no=batch_no), 303)
 
 
@@ -119,10 +115,8 @@ def confirm_batch(batch_no: str):
 @requires("run_batches")
 def discard_batch(batch_no: str):
     batch = _batch_or_404(batch_no)
-    try:
-        services.discard(batch)
-    except services.BatchError as error:
-        return _batch_page(batch, 409, translate(error.message, **error.params))
+    if refused := web.discard(batch):
+        return _batch_page(batch, 409, refused)
     return redirect(url_for("merchant.batches"), 303)
 
 
