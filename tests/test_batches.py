@@ -216,7 +216,6 @@ def test_a_batch_is_charged_once_topped_up_and_a_failed_row_refunded(app, backen
         f"{shop['bad']},13700137000,1\n",
     )  # fmt: skip
     confirm(app, store, batch_no)
-    assert balance_of(app, store, customer) == 10000  # confirmed, not yet charged
     drain(app, backend)
     status, progress, outcomes = state(app, store, batch_no)
     assert status == "done"
@@ -484,7 +483,7 @@ def test_the_api_places_a_batch_and_reports_each_row(app, backend, make_store, s
     created = caller.call("POST", "/api/v1/batches", json_body=body, headers=key)
     assert created.status_code == 202, created.get_data(as_text=True)
     view = created.get_json()
-    assert view["status"] in ("queued", "processing") and view["total_cents"] == 3600
+    assert view["status"] in ("queued", "processing", "done") and view["total_cents"] == 3600
     assert created.headers["Location"] == f"/api/v1/batches/{view['batch_no']}"
     again = caller.call("POST", "/api/v1/batches", json_body=body, headers=key)
     assert again.headers.get("Idempotent-Replayed") == "true"

@@ -94,6 +94,7 @@ class CheckedRow:
     account_fields: dict = field(default_factory=dict)
     unit_price_cents: int = 0
     amount_cents: int = 0
+    currency: str = ""
     error_field: str = ""
     error: str = ""
     error_params: dict = field(default_factory=dict)
@@ -172,6 +173,16 @@ def check_rows(store: TenantRef, customer_id: int, raw_rows: list[parsing.RawRow
             )  # fmt: skip
             row.unit_price_cents = row.amount_cents = 0
         checked.append(row)
+    return _one_currency(checked)
+
+
+def _one_currency(checked: list[CheckedRow]) -> list[CheckedRow]:
+    """A batch is one charge in one currency: that of its first valid row."""
+    currency = next((row.currency for row in checked if row.is_valid), "")
+    for row in checked:
+        if row.is_valid and row.currency != currency:
+            row.error_field, row.error = "sku", N_("Every row of a batch is in one currency.")
+            row.unit_price_cents = row.amount_cents = 0
     return checked
 
 
@@ -218,6 +229,7 @@ def _check(row: CheckedRow, raw, view, by_code, by_id, products) -> None:
         raise _RowProblem("account", error.message, **error.params) from None
     row.unit_price_cents = sku_row["price_cents"]
     row.amount_cents = sku_row["price_cents"] * quantity
+    row.currency = sku_row["currency"]
 
 
 # -- drafts, confirmation -------------------------------------------------------------------------
@@ -240,7 +252,7 @@ def save_draft(
 ) -> Batch:
     """Keep the checked rows as a draft for the buyer to look at and confirm. Commits."""
     valid = [row for row in checked if row.is_valid]
-    currency = "CNY"
+    currency = valid[0].currency if valid else "CNY"
     batch = Batch(
         batch_no=new_batch_no(),
         customer_id=customer_id,
