@@ -158,6 +158,7 @@ def configure_jobs(app) -> None:
 def register_blueprints(app) -> None:
     from app.api.account_views import bp as api_account
     from app.api.views import bp as api
+    from app.batches.views import bp as batches
     from app.billing.views import bp as billing
     from app.customers.views import bp as customers
     from app.docking.views import bp as docking
@@ -190,6 +191,7 @@ def register_blueprints(app) -> None:
         api,
         api_account,
         docking,
+        batches,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

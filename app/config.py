@@ -158,6 +158,10 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # and their files are deleted this many hours later.
         "EXPORT_SYNC_MAX_ROWS": _env_int("EXPORT_SYNC_MAX_ROWS", 5000),
         "EXPORT_TTL_HOURS": _env_int("EXPORT_TTL_HOURS", 24),
+        # Batch top-ups (app/batches): at most this many rows, from a file (or pasted text) of
+        # at most this many bytes. A batch is placed in one transaction, so keep it bounded.
+        "BATCH_MAX_ROWS": _env_int("BATCH_MAX_ROWS", 1000),
+        "BATCH_MAX_FILE_BYTES": _env_int("BATCH_MAX_FILE_BYTES", 1024 * 1024),
         # Operations: LOG_FORMAT=json for one JSON object per line; /metrics answers scrapes
         # from these networks or with this bearer token, and is a 404 for anyone else.
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),

@@ -3,6 +3,7 @@
 from app.analytics.models import StoreVisitDay  # noqa: F401
 from app.api.models import ApiKey, IdempotentRequest  # noqa: F401
 from app.audit.models import AuditEvent  # noqa: F401
+from app.batches.models import Batch, BatchRow  # noqa: F401
 from app.billing.models import Plan, StoreSubscription, StripeEvent  # noqa: F401
 from app.catalog.models import Category, Product, Sku, SkuTierPrice, Supplier  # noqa: F401
 from app.coupons.models import Coupon, CouponCode, CouponRedemption  # noqa: F401

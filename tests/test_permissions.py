@@ -42,6 +42,8 @@ PAGES = {
     "/admin/staff": {"owner", "admin"},
     "/admin/audit": {"owner", "admin"},
     "/admin/privacy": {"owner", "admin"},
+    "/admin/batches": {"owner", "admin", "support", "finance"},
+    "/admin/batches/new": {"owner", "admin"},
 }
 ROLES = ("owner", "admin", "support", "finance")
 

@@ -71,7 +71,7 @@ def authenticate(store: TenantRef, request: SignedRequest, now: datetime | None 
         ]
         raise ApiProblem("missing-credentials", f"Missing header(s): {', '.join(missing)}.")
     now = now or utcnow()
-    if not stamp.isdigit() or abs(now.timestamp() - int(stamp)) > WINDOW_SECONDS:
+    if not stamp.isdecimal() or abs(now.timestamp() - int(stamp)) > WINDOW_SECONDS:
         raise ApiProblem(
             "stale-request",
             f"{signing.TIMESTAMP_HEADER} must be Unix seconds within {WINDOW_SECONDS} s of "

@@ -7,6 +7,9 @@ from functools import cache
 
 from app.api.problems import PROBLEMS
 from app.api.signing import KEY_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from app.batches.models import BATCH_STATUSES, ROW_LABELS
+
+BATCH_ROW_STATUSES = tuple(ROW_LABELS)
 
 SIGNING = f"""Every request except this document and the docs page is signed with an API key
 (created in the store's customer account, **API keys**).
@@ -186,6 +189,82 @@ SCHEMAS = {
         },
         "required": ["url"],
     },
+    "NewBatchRow": {
+        "type": "object",
+        "properties": {
+            "sku": {
+                "type": ["string", "integer"],
+                "description": "The SKU's code, or its id",
+            },
+            "account": {
+                "type": "string",
+                "maxLength": 400,
+                "description": "The account to top up: for a product with one account field its "
+                "value; with several, `name=value;name=value`",
+            },
+            "account_fields": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "maxLength": 200},
+                "description": "The account fields by name (instead of `account`)",
+            },
+            "quantity": {"type": "integer", "minimum": 1, "default": 1},
+        },
+        "required": ["sku"],
+        "additionalProperties": False,
+    },
+    "NewBatch": {
+        "type": "object",
+        "properties": {
+            "rows": {"type": "array", "minItems": 1, "items": _ref("NewBatchRow")},
+            "skip_invalid": {
+                "type": "boolean",
+                "default": False,
+                "description": "Place the valid rows and skip the invalid ones (else any "
+                "invalid row refuses the whole batch)",
+            },
+        },
+        "required": ["rows"],
+        "additionalProperties": False,
+    },
+    "BatchRow": _obj(
+        {
+            "row": {"type": "integer"},
+            "sku": {"type": "string"},
+            "sku_id": {"type": ["integer", "null"]},
+            "account_fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            "quantity": {"type": "integer"},
+            "unit_price_cents": {"type": "integer"},
+            "amount_cents": {"type": "integer"},
+            "order_no": {"type": ["string", "null"]},
+            "status": {"type": "string", "enum": list(BATCH_ROW_STATUSES)},
+            "message": {"type": "string", "description": "Why the row is invalid"},
+        }
+    ),
+    "Batch": _obj(
+        {
+            "batch_no": {"type": "string"},
+            "status": {"type": "string", "enum": list(BATCH_STATUSES)},
+            "currency": {"type": "string"},
+            "total_cents": {"type": "integer", "description": "The price of the valid rows"},
+            "charged_cents": {"type": "integer", "description": "Charged to your balance"},
+            "refunded_cents": {"type": "integer", "description": "Refunded for failed rows"},
+            "created_at": TIMESTAMP,
+            "placed_at": TIMESTAMP,
+            "finished_at": TIMESTAMP,
+            "error": {"type": ["string", "null"], "description": "Why it was not placed"},
+            "progress": _obj(
+                {
+                    "rows": {"type": "integer"},
+                    "done": {"type": "integer"},
+                    "succeeded": {"type": "integer"},
+                    "partial": {"type": "integer"},
+                    "failed": {"type": "integer"},
+                    "pending": {"type": "integer"},
+                }
+            ),
+            "rows": {"type": "array", "items": _ref("BatchRow")},
+        }
+    ),
     "Problem": {
         "type": "object",
         "properties": {
@@ -195,7 +274,14 @@ SCHEMAS = {
             "detail": {"type": "string"},
             "errors": {
                 "type": "array",
-                "items": _obj({"field": {"type": "string"}, "message": {"type": "string"}}),
+                "items": _obj(
+                    {
+                        "field": {"type": "string"},
+                        "message": {"type": "string"},
+                        "row": {"type": "integer", "description": "The batch row (from 1)"},
+                    },
+                    required=["field", "message"],
+                ),
             },
         },
         "required": ["type", "title", "status", "detail"],
@@ -233,6 +319,13 @@ def _problem(description: str) -> dict:
 
 
 ORDER_NO = {"name": "order_no", "in": "path", "required": True, "schema": {"type": "string"}}
+BATCH_NO = {"name": "batch_no", "in": "path", "required": True, "schema": {"type": "string"}}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 
 
 def _paths() -> dict:
@@ -310,14 +403,7 @@ def _paths() -> dict:
                 description="Send an `Idempotency-Key` header (up to 255 characters): the same "
                 "key with the same body returns the first answer again for 24 hours "
                 "(`Idempotent-Replayed: true`); with another body, 409.",
-                parameters=[
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                    }
-                ],
+                parameters=[IDEMPOTENCY_KEY],
                 requestBody={
                     "required": True,
                     "content": {"application/json": {"schema": _ref("NewOrder")}},
@@ -344,6 +430,40 @@ def _paths() -> dict:
                 },
                 operationId="cancelOrder",
                 parameters=[ORDER_NO],
+            )
+        },
+        "/api/v1/batches": {
+            "post": _op(
+                "Top up many accounts, paid from your balance as one charge",
+                "order",
+                {
+                    "202": _json("Batch", "Checked and queued: poll it for progress"),
+                    "402": _problem("The balance does not cover the batch (nothing charged)"),
+                    "409": _problem("The Idempotency-Key was used for another request"),
+                    "413": _problem("The body is too large"),
+                    "415": _problem("The body is not JSON"),
+                    "422": _problem("Invalid rows, each named in `errors` with its `row`"),
+                },
+                operationId="createBatch",
+                description="Every row is checked first (SKU sold here as a direct top-up, "
+                "quantity, account fields); any invalid row refuses the batch unless "
+                "`skip_invalid`. A job then places every row as an order and pays them all "
+                "from your balance in one charge, or none; failed top-ups are refunded to the "
+                "balance. `Idempotency-Key` works as for orders.",
+                parameters=[IDEMPOTENCY_KEY],
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("NewBatch")}},
+                },
+            )
+        },
+        "/api/v1/batches/{batch_no}": {
+            "get": _op(
+                "One of your batches, with its progress and each row's result",
+                "read",
+                {"200": _json("Batch", "The batch"), "404": _problem("No such batch of yours")},
+                operationId="getBatch",
+                parameters=[BATCH_NO],
             )
         },
         "/api/v1/webhook": {

@@ -128,7 +128,8 @@ def parse_order_request(payload) -> OrderRequest:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 10_000:
         errors.append({"field": "quantity", "message": "an integer from 1 to 10000"})
     if not isinstance(fields, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and len(v) <= 200 for k, v in fields.items()
+        isinstance(k, str) and isinstance(v, str) and len(v) <= 200 and v.isprintable()
+        for k, v in fields.items()
     ):
         errors.append({"field": "account_fields", "message": "an object of strings"})
     reference = payload.get("reference")
@@ -272,7 +273,7 @@ def _after(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "o" or not value.isdigit():
+        if kind != "o" or not value.isdecimal():
             raise ValueError
         return int(value)
     except ValueError:
@@ -312,3 +313,153 @@ def cancel_unpaid(store: TenantRef, customer: Customer, order_no: str) -> Order:
     cancel_order(store, order, actor=f"api:{customer.id}", note="cancelled over the API")
     db.session.commit()
     return order
+
+
+# -- batches ---------------------------------------------------------------------------------------
+
+BATCH_FIELDS = frozenset({"sku", "account", "account_fields", "quantity"})
+
+
+def parse_batch_request(payload, max_rows: int) -> tuple[list, bool]:
+    """The JSON body of POST /batches: (rows as app.batches reads them, skip_invalid). A row
+    whose fields have the wrong types becomes a row with that problem (named with the others)."""
+    from app.batches.parsing import RawRow
+
+    if not isinstance(payload, dict):
+        raise ApiProblem("invalid-request", "Send a JSON object.")
+    rows, skip_invalid = payload.get("rows"), payload.get("skip_invalid", False)
+    errors = []
+    if not isinstance(rows, list) or not 1 <= len(rows) <= max_rows:
+        errors.append({"field": "rows", "message": f"a list of 1 to {max_rows} rows"})
+    if not isinstance(skip_invalid, bool):
+        errors.append({"field": "skip_invalid", "message": "true or false"})
+    unknown = set(payload) - {"rows", "skip_invalid"}
+    errors += [{"field": name, "message": "unknown field"} for name in sorted(unknown)]
+    if errors:
+        raise ApiProblem("invalid-request", "Check the fields listed in errors.", errors=errors)
+    parsed = []
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            parsed.append(RawRow(number, "", problem="a row is an object", problem_field="row"))
+            continue
+        sku, quantity = row.get("sku"), row.get("quantity", 1)
+        account, fields = row.get("account", ""), row.get("account_fields")
+        problem = ""
+        if isinstance(sku, bool) or not isinstance(sku, str | int):
+            problem, where = "sku is a SKU code (string) or id (integer)", "sku"
+        elif isinstance(quantity, bool) or not isinstance(quantity, int):
+            problem, where = "quantity is an integer", "quantity"
+        elif not isinstance(account, str) or len(account) > 400:
+            problem, where = "account is a string", "account"
+        elif fields is not None and not (
+            isinstance(fields, dict)
+            and all(isinstance(k, str) and isinstance(v, str) and len(v) <= 200
+                    for k, v in fields.items())
+        ):  # fmt: skip
+            problem, where = "account_fields is an object of strings", "account_fields"
+        elif set(row) - BATCH_FIELDS:
+            problem, where = f"unknown field {sorted(set(row) - BATCH_FIELDS)[0]}", "row"
+        if problem:
+            parsed.append(RawRow(number, str(sku or ""), problem=problem, problem_field=where))
+            continue
+        parsed.append(
+            RawRow(number, str(sku), account=account, quantity=str(quantity), account_fields=fields)
+        )
+    return parsed, skip_invalid
+
+
+def _row_error(row) -> dict:
+    return {
+        "row": row.row_no,
+        "field": row.error_field,
+        "message": translate(row.error, **(row.error_params or {})),
+    }
+
+
+def submit_batch(store: TenantRef, caller, raw_rows: list, *, skip_invalid: bool, client_ip: str):
+    """Check the rows and, when they may go, confirm the batch at once (the placement job
+    charges the balance). Invalid rows: 422 naming each row, nothing kept (unless skipped)."""
+    from app.audit.services import Actor
+    from app.batches import services as batches
+
+    customer = caller.customer
+    checked = batches.check_rows(store, customer.id, raw_rows)
+    invalid = [row for row in checked if not row.is_valid]
+    if invalid and (not skip_invalid or len(invalid) == len(checked)):
+        raise ApiProblem(
+            "invalid-request",
+            f"{len(invalid)} of {len(checked)} rows are invalid; nothing was charged.",
+            errors=[_row_error(row) for row in invalid],
+        )
+    actor = Actor("customer", customer.id, customer.email, client_ip)
+    batch = batches.save_draft(
+        store, customer.id, checked, source="api", actor=actor, created_by=caller.key.key_id
+    )
+    try:
+        return batches.confirm(store, batch, skip_invalid=skip_invalid, actor=actor)
+    except batches.BatchError as error:
+        batches.discard(batch)
+        detail = translate(error.message, **error.params)
+        if "balance" in error.params:
+            raise ApiProblem(
+                "insufficient-balance",
+                detail,
+                balance_cents=balance.balance_cents(store.id, customer.id, batch.currency),
+                order_total_cents=batch.total_cents,
+            ) from None
+        raise ApiProblem("invalid-request", detail) from None
+
+
+def own_batch(customer: Customer, batch_no: str):
+    from app.batches.services import find_batch
+
+    batch = find_batch(batch_no, customer.id)
+    if batch is None:
+        raise ApiProblem("not-found", "No such batch.")
+    return batch
+
+
+def batch_view(store: TenantRef, batch) -> dict:
+    """A batch with its progress and every row's outcome (the same figures as the pages)."""
+    from app.batches import services as batches
+
+    batches.redrive_if_stuck(store, batch)
+    progress = batches.progress(batch)
+    rows = [
+        {
+            "row": result.row.row_no,
+            "sku": result.row.sku_ref,
+            "sku_id": result.row.sku_id,
+            "account_fields": dict(result.row.account_fields or {}),
+            "quantity": result.row.quantity,
+            "unit_price_cents": result.row.unit_price_cents,
+            "amount_cents": result.row.amount_cents,
+            "order_no": result.row.order_no,
+            "status": result.outcome,
+            "message": translate(result.row.error, **(result.row.error_params or {}))
+            if result.row.error
+            else "",
+        }
+        for result in batches.result_rows(batch)
+    ]
+    return {
+        "batch_no": batch.batch_no,
+        "status": batch.status,
+        "currency": batch.currency,
+        "total_cents": batch.total_cents,
+        "charged_cents": batch.charged_cents,
+        "refunded_cents": progress.refunded_cents,
+        "created_at": _timestamp(batch.created_at),
+        "placed_at": _timestamp(batch.placed_at),
+        "finished_at": _timestamp(batch.finished_at),
+        "error": translate(batch.error, **(batch.error_params or {})) if batch.error else None,
+        "progress": {
+            "rows": progress.rows,
+            "done": progress.done,
+            "succeeded": progress.succeeded,
+            "partial": progress.partial,
+            "failed": progress.failed,
+            "pending": progress.pending,
+        },
+        "rows": rows,
+    }

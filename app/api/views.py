@@ -28,6 +28,7 @@ csrf.exempt(bp)
 
 PUBLIC_ENDPOINTS = frozenset(("api.openapi", "api.docs"))
 MAX_BODY_BYTES = 64 * 1024
+MAX_BATCH_BODY_BYTES = 512 * 1024  # a batch of up to BATCH_MAX_ROWS rows
 
 
 def _limit_key() -> str:
@@ -52,8 +53,9 @@ def _json(data, status: int = 200) -> Response:
 def authenticate_caller():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise ApiProblem("payload-too-large", f"Keep the body under {MAX_BODY_BYTES} bytes.")
+    limit = MAX_BATCH_BODY_BYTES if request.endpoint == "api.create_batch" else MAX_BODY_BYTES
+    if (request.content_length or 0) > limit:
+        raise ApiProblem("payload-too-large", f"Keep the body under {limit} bytes.")
     signed = SignedRequest(
         method=request.method,
         path=_path_as_sent(),
@@ -166,9 +168,15 @@ def _order_response(order, status: int = 200) -> Response:
 @bp.post("/orders")
 def create_order():
     caller = _caller("order")
+    return _idempotent(caller, lambda: _place(caller))
+
+
+def _idempotent(caller, answer) -> Response:
+    """`answer()` once per Idempotency-Key (when the request sends one): the same key with the
+    same request replays the first response; with another request, 409."""
     key = request.headers.get("Idempotency-Key")
     if key is None:
-        return _place(caller)
+        return answer()
     fingerprint = idempotency.request_hash(
         request.method, request.path, request.get_data(cache=True)
     )
@@ -181,7 +189,7 @@ def create_order():
         response.headers["Idempotent-Replayed"] = "true"
         return response
     try:
-        response = _place(caller)
+        response = answer()
     except ApiProblem as error:
         response = error.response()
     except Exception:
@@ -235,6 +243,34 @@ def order(order_no: str):
 def cancel(order_no: str):
     caller = _caller("order")
     return _order_response(services.cancel_unpaid(_store(), caller.customer, order_no))
+
+
+# -- batches --------------------------------------------------------------------------------------
+
+
+@bp.post("/batches")
+def create_batch():
+    caller = _caller("order")
+    return _idempotent(caller, lambda: _submit_batch(caller))
+
+
+def _submit_batch(caller) -> Response:
+    from app.batches.services import max_rows
+
+    rows, skip_invalid = services.parse_batch_request(_body(), max_rows())
+    store = _store()
+    batch = services.submit_batch(
+        store, caller, rows, skip_invalid=skip_invalid, client_ip=client_ip()
+    )
+    response = _json(services.batch_view(store, batch), 202)
+    response.headers["Location"] = f"/api/v1/batches/{batch.batch_no}"
+    return response
+
+
+@bp.get("/batches/<batch_no>")
+def batch(batch_no: str):
+    caller = _caller("read")
+    return _json(services.batch_view(_store(), services.own_batch(caller.customer, batch_no)))
 
 
 # -- the customer's webhook ------------------------------------------------------------------------

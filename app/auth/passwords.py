@@ -31,7 +31,7 @@ def password_problem(password: str, *, email: str | None = None) -> str | None:
         return N_("The password must be at least 8 characters long.")
     if len(password) > MAX_PASSWORD_LENGTH:
         return N_("The password must be at most 128 characters long.")
-    if password.isdigit() or password.isalpha():
+    if password.isdecimal() or password.isalpha():
         return N_("The password must mix letters with digits or symbols.")
     folded = password.strip().lower()
     address = (email or "").strip().lower()

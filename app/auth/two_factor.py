@@ -96,7 +96,7 @@ def qr_code_svg(text: str) -> str:
 
 def _accept_totp(user, secret: str, code: str) -> bool:
     """Whether `code` is valid now and newer than the last accepted one (then remember it)."""
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    code = "".join(ch for ch in (code or "") if ch.isdecimal())
     if len(code) != 6:
         return False
     totp = pyotp.TOTP(secret)

@@ -166,7 +166,7 @@ def _handle(event_type: str, obj: dict, created: int, now: datetime):
 
 
 def _tenant_from_reference(reference) -> int | None:
-    if not reference or not str(reference).isdigit():
+    if not reference or not str(reference).isdecimal():
         return None
     tenant_id = int(reference)
     return tenant_id if db.session.get(Tenant, tenant_id) is not None else None

@@ -223,7 +223,7 @@ def assign_plan():
     _require_owner()
     form = AssignPlanForm()
     form.plan.choices = [SelectChoice(p.code, p.name) for p in list_plans()]
-    if not form.validate_on_submit() or not str(form.tenant_id.data).isdigit():
+    if not form.validate_on_submit() or not str(form.tenant_id.data).isdecimal():
         flash(translate("The form expired; please try again."), "error")
         return redirect(url_for("platform.billing_console"))
     try:

@@ -234,19 +234,7 @@ def pay_with_balance(tenant: TenantRef, order_no: str, customer_id: int) -> str:
     if spendable < order.total_cents:
         db.session.rollback()
         raise _not_covered(spendable)
-    now = utcnow()
-    payment = Payment(
-        payment_no=f"P{order.order_no}{secrets.token_hex(3).upper()}",
-        tenant_id=tenant.id,
-        order_no=order.order_no,
-        provider=BALANCE,
-        amount_cents=order.total_cents,
-        currency=order.currency,
-        status="succeeded",
-        checkout_kind=BALANCE,
-        created_at=now,
-        succeeded_at=now,
-    )
+    payment = _balance_payment(tenant, order)
     db.session.add(payment)
     db.session.flush()
     outcome = settle_order_payment(tenant, order, payment)
@@ -258,6 +246,65 @@ def pay_with_balance(tenant: TenantRef, order_no: str, customer_id: int) -> str:
     if outcome == "delivered":
         email_delivery(tenant, order.order_no)
     return outcome
+
+
+def _balance_payment(tenant: TenantRef, order) -> Payment:
+    now = utcnow()
+    return Payment(
+        payment_no=f"P{order.order_no}{secrets.token_hex(3).upper()}",
+        tenant_id=tenant.id,
+        order_no=order.order_no,
+        provider=BALANCE,
+        amount_cents=order.total_cents,
+        currency=order.currency,
+        status="succeeded",
+        checkout_kind=BALANCE,
+        created_at=now,
+        succeeded_at=now,
+    )
+
+
+def pay_orders_with_balance(tenant: TenantRef, orders: list, customer_id: int) -> list[str]:
+    """Pay several unpaid orders of one customer from their balance as ONE charge, in the
+    caller's transaction (a batch top-up, app.batches): all are paid or, on a BalanceError,
+    none (the caller rolls back; it commits otherwise). Returns each order's outcome.
+
+    Every ledger account the payments post to is locked first, at once, in the ledger's
+    order — so this long transaction never waits in a cycle with another payment — and the
+    balance is checked against the total under that lock, then again after posting."""
+    from app.customers.levels import refresh_spend
+    from app.payments.services import paid_accounts, settle_order_payment
+
+    customer = db.session.get(Customer, customer_id)
+    if customer is None or not customer.can_sign_in:
+        raise BalanceError(N_("Only your own orders can be paid with your balance."))
+    if not orders:
+        return []
+    currency = orders[0].currency
+    code = account_code(tenant.id, customer_id)
+    payments, codes, total = [], {code}, 0
+    for order in orders:
+        if order.customer_id != customer_id or order.currency != currency:
+            raise BalanceError(N_("Only your own orders can be paid with your balance."))
+        if order.status != "pending_payment" or order.expires_at <= utcnow():
+            raise BalanceError(N_("This order is not awaiting payment."))
+        payment = _balance_payment(tenant, order)
+        payments.append(payment)
+        codes |= paid_accounts(tenant, order, payment)
+        total += order.total_cents
+    spendable = -lock_accounts(codes, currency)[code].balance_cents
+    if spendable < total:
+        raise _not_covered(spendable)
+    outcomes = []
+    for order, payment in zip(orders, payments, strict=True):
+        db.session.add(payment)
+        db.session.flush()
+        outcomes.append(settle_order_payment(tenant, order, payment, refresh_level=False))
+    refresh_spend(customer_id)
+    left = -lock_accounts([code], currency)[code].balance_cents
+    if left < 0:  # cannot happen while the lock is held; checked as pay_with_balance does
+        raise _not_covered(left + total)
+    return outcomes
 
 
 def _not_covered(spendable_cents: int) -> BalanceError:

@@ -138,7 +138,7 @@ class Listing:
             for sku in product["skus"]:
                 if sku["code"] == code:
                     return self._priced(product["id"], sku["id"])
-        return self.by_id(int(code)) if code.isdigit() else None
+        return self.by_id(int(code)) if code.isdecimal() else None
 
     def by_id(self, sku_id: int) -> tuple[dict, dict] | None:
         for product in self.view.base["products"]:

@@ -244,7 +244,7 @@ def secret_lines(secret: Any) -> tuple[list[str], bool]:
 def request_no_for(reference: str) -> str:
     """Our reference as an acg-faka `request_no` (at most 19 characters, unique across the whole
     upstream site): 19 digits of its SHA-256, so the same reference is always the same number."""
-    if len(reference) <= REQUEST_NO_MAX and reference.isdigit():
+    if len(reference) <= REQUEST_NO_MAX and reference.isdecimal():
         return reference
     digest = int(hashlib.sha256(reference.encode("utf-8")).hexdigest(), 16)
     return f"{digest % 10**REQUEST_NO_MAX:0{REQUEST_NO_MAX}d}"

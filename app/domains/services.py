@@ -66,7 +66,7 @@ def clean_host(raw: str) -> str:
     else:
         raise DomainError(N_("Enter a domain name, not an IP address."))
     labels = host.split(".")
-    if any(not label or len(label) > 63 for label in labels) or labels[-1].isdigit():
+    if any(not label or len(label) > 63 for label in labels) or labels[-1].isdecimal():
         raise DomainError(N_("Enter a domain name such as shop.example.com."))
     apex = normalize_host(current_app.config["PLATFORM_DOMAIN"]) or ""
     if host == apex or host.endswith("." + apex):

@@ -43,7 +43,7 @@ class ExportError(ValueError):
     pass
 
 
-def _safe(value: str) -> str:
+def safe_cell(value: str) -> str:
     """Spreadsheets run cells that start like a formula: make them plain text."""
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
@@ -66,7 +66,7 @@ def order_row(order: Order, zone: ZoneInfo) -> list:
         order.payment_no or "",
         mask_email(order.contact_email),
         mask_phone(order.contact_phone),
-        _safe(items),
+        safe_cell(items),
         sum(item.quantity for item in order.items),
     ]
 

@@ -57,7 +57,7 @@ class Party:
     @classmethod
     def parse(cls, key: str) -> Party:
         kind, _, number = key.partition(":")
-        if kind not in KINDS or not number.isdigit():
+        if kind not in KINDS or not number.isdecimal():
             raise ValueError(f"not a party: {key!r}")
         return cls(kind, int(number))
 
@@ -66,7 +66,7 @@ class Party:
         """The party whose pending account `code` is, or None."""
         parts = code.split(":")
         kind = parts[0]
-        if len(parts) == 3 and kind in KINDS and parts[1].isdigit():
+        if len(parts) == 3 and kind in KINDS and parts[1].isdecimal():
             return cls(kind, int(parts[1])) if parts[2] == PENDING_SUFFIX[kind] else None
         return None
 

@@ -51,6 +51,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage_coupons": MANAGERS,
     "manage_customers": frozenset({"owner", "admin", "support"}),  # tags, notes, block
     "adjust_balances": MANAGERS,
+    # Batch top-ups for a customer, paid from that customer's balance (everyone who sees
+    # orders sees the batches: view_orders).
+    "run_batches": MANAGERS,
     "answer_tickets": frozenset({"owner", "admin", "support"}),  # reply, escalate, reject
     "view_risk": MANAGERS,
     "manage_risk": MANAGERS,  # decide held orders, blacklist, limits

@@ -27,6 +27,9 @@ from app.storefront.catalog import store_catalog
 from tenants.context import TenantRef
 
 MAX_MANUAL_DELIVERY = 5000
+# Orders of a signed-in buyer paying from a prepaid balance: the open API (throttled per key)
+# and batch top-ups (app.batches): no per-minute/hour velocity counts.
+UNTHROTTLED_CHANNELS = frozenset({"api", "batch"})
 
 # The state machine of DESIGN.md: from → allowed targets.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -90,7 +93,7 @@ def _unpaid_count(*conditions) -> int:
     )
 
 
-def _checked_account_fields(schema: list[dict], values: dict) -> dict:
+def checked_account_fields(schema: list[dict], values: dict) -> dict:
     """The top-up account fields the product asks for, each matching its pattern; nothing else."""
     checked = {}
     for field in schema:
@@ -133,7 +136,7 @@ def _refuse_risky_checkout(
         lines=lines,
         # None: the caller cannot show a captcha (services, API), so none is asked for.
         challenge_passed=challenge_passed is not False,
-        count_velocity=channel != "api",
+        count_velocity=channel not in UNTHROTTLED_CHANNELS,
     )
     if assessment.outcome == BLOCK:
         reason = assessment.blocking
@@ -158,6 +161,7 @@ def create_order(
     challenge_passed: bool | None = None,
     channel: str = "web",
     client_reference: str | None = None,
+    commit: bool = True,
 ) -> Order:
     """Price a SKU for this store, reserve its stock and open an unpaid order (one transaction).
 
@@ -165,7 +169,12 @@ def create_order(
     the unpaid-order limits are the store's checkout settings. A coupon code takes its discount
     off and reserves its use in the same transaction. `client_ip` and `device_id` (the buyer's
     device, see app.risk.device) feed the risk rules; "" when unknown. `channel` "api" (orders
-    over the open API) leaves out the per-minute/hour velocity counts, see app.risk.services."""
+    over the open API) and "batch" leave out the per-minute/hour velocity counts, see
+    app.risk.services.
+
+    With `commit=False` the order is only flushed, for a caller that pays it in the same
+    transaction (a batch, app.batches): such orders are never left unpaid, so the limits on
+    unpaid orders do not apply to channel "batch". An error still rolls the transaction back."""
     from app.coupons import services as coupons
     from app.merchant.services import get_checkout_settings
 
@@ -188,18 +197,23 @@ def create_order(
         )
     if product["delivery_type"] == "direct_topup" and sku_row["stock"] == "sold_out":
         raise OrderError("sku_id", N_("This item is not available right now."))
-    account_fields = _checked_account_fields(product["input_schema"], account_fields or {})
+    account_fields = checked_account_fields(product["input_schema"], account_fields or {})
     contact_email, contact_phone = contact_email.strip().lower(), contact_phone.strip()
     if customer_id is not None and not customer_may_order(customer_id):
         raise OrderError("sku_id", N_("This account cannot place orders."))
     if not (contact_email or contact_phone or customer_id):
         raise OrderError("contact_email", N_("Leave an e-mail address or a phone number."))
-    if client_ip and _unpaid_count(Order.client_ip == client_ip) >= rules.max_unpaid_per_ip:
+    unpaid_limits = channel != "batch"
+    if (
+        unpaid_limits
+        and client_ip
+        and _unpaid_count(Order.client_ip == client_ip) >= rules.max_unpaid_per_ip
+    ):
         raise OrderError("sku_id", N_("You have too many unpaid orders. Pay or cancel one first."))
     contact = [
         c
         for c in ((Order.contact_email, contact_email), (Order.contact_phone, contact_phone))
-        if c[1]
+        if c[1] and unpaid_limits
     ]
     for column, value in contact:
         if _unpaid_count(column == value) >= rules.max_unpaid_per_contact:
@@ -265,7 +279,10 @@ def create_order(
             inventory.reserve_keys(
                 sku.id, quantity, order_ref(tenant.id, order.order_no), order.expires_at
             )
-        db.session.commit()
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
     except coupons.CouponError as error:
         db.session.rollback()
         raise OrderError("coupon_code", error.message, **error.params) from error

@@ -22,6 +22,7 @@ from app.db import utcnow
 from app.extensions import db
 from app.fulfilment.services import queue_topups
 from app.inventory import services as inventory
+from app.ledger import holds
 from app.ledger.parties import store as store_party
 from app.ledger.services import order_paid_entries, post
 from app.observability.metrics import PAYMENTS
@@ -188,10 +189,13 @@ def handle_event(tenant: TenantRef, provider_name: str, event: CallbackEvent) ->
     return outcome
 
 
-def settle_order_payment(tenant: TenantRef, order: Order, payment: Payment) -> str:
+def settle_order_payment(
+    tenant: TenantRef, order: Order, payment: Payment, *, refresh_level: bool = True
+) -> str:
     """The money is in (a gateway's, or the customer's balance): record it, check the risk
     rules again, then deliver what can be delivered right now (or hold the order for review).
-    Runs on the locked order in the caller's transaction."""
+    Runs on the locked order in the caller's transaction. A caller paying many orders of one
+    customer at once (a batch) passes `refresh_level=False` and refreshes the level once."""
     ref = order_ref(tenant.id, order.order_no)
     order.payment_no, order.payment_provider = payment.payment_no, payment.provider
     if order.status == "expired":
@@ -216,7 +220,8 @@ def settle_order_payment(tenant: TenantRef, order: Order, payment: Payment) -> s
     transition(order, "paid", note=f"payment {payment.payment_no}")
     order.paid_at = utcnow()
     _post_paid(tenant, order, payment)
-    levels.refresh_spend(order.customer_id)
+    if refresh_level:
+        levels.refresh_spend(order.customer_id)
     assessment = check_payment(tenant.id, order)
     if assessment.outcome != ALLOW:
         hold_for_review(tenant, order, assessment)  # the keys stay reserved for the order
@@ -265,7 +270,8 @@ def _refund_surplus_payment(tenant: TenantRef, order: Order, payment: Payment) -
     return "refunded"
 
 
-def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
+def _paid_entries(tenant: TenantRef, order: Order, payment: Payment) -> dict[str, int]:
+    """How the payment of `order` splits, by ledger account (what _post_paid posts)."""
     entries: dict[str, int] = {}
     for item in order.items:
         sku = db.session.get(Sku, item.sku_id)
@@ -289,10 +295,22 @@ def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
         store_share_cents=-entries.get(store_party(tenant.id).pending, 0),
     ):
         entries[code] = entries.get(code, 0) + amount
+    return entries
+
+
+def paid_accounts(tenant: TenantRef, order: Order, payment: Payment) -> set[str]:
+    """Every ledger account that posting the payment of `order` locks, so a caller paying
+    several orders in one transaction can lock them all first, in the ledger's order."""
+    entries = _paid_entries(tenant, order, payment)
+    reference = order_ledger_reference(tenant.id, order.order_no)
+    return set(entries) | holds.routing_targets(entries.items(), reference)
+
+
+def _post_paid(tenant: TenantRef, order: Order, payment: Payment):
     transaction, _ = post(
         paid_ledger_key(tenant.id, order.order_no),
         "order_paid",
-        entries.items(),
+        _paid_entries(tenant, order, payment).items(),
         currency=order.currency,
         tenant_id=tenant.id,
         description=f"payment {payment.payment_no}",

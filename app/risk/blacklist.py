@@ -26,12 +26,12 @@ def normalise(kind: str, value: str) -> str:
             raise InvalidEntry(value)
         return value
     if kind == "phone":
-        digits = "".join(ch for ch in value if ch.isdigit() or ch == "+")
+        digits = "".join(ch for ch in value if ch.isdecimal() or ch == "+")
         if len(digits) < 5 or len(digits) > 32:
             raise InvalidEntry(value)
         return digits
     if kind == "customer":
-        if not value.isdigit():
+        if not value.isdecimal():
             raise InvalidEntry(value)
         return str(int(value))
     raise InvalidEntry(kind)

@@ -200,7 +200,7 @@ def post(target: Target, headers: dict[str, str], body: bytes, *, ca_certs: str 
 
 
 def _retry_after(value: str | None) -> int | None:
-    if value and value.strip().isdigit():
+    if value and value.strip().isdecimal():
         return int(value.strip())
     return None
 

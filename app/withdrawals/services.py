@@ -103,7 +103,7 @@ def _check_destination(destination: Destination) -> None:
     number = destination.account_number.strip()
     if destination.method == "bank":
         digits = number.replace(" ", "")
-        if not digits.isdigit() or not 12 <= len(digits) <= 30:
+        if not digits.isdecimal() or not 12 <= len(digits) <= 30:
             raise WithdrawalRefused("account_number", N_("Enter the bank card number (digits)."))
         if not destination.bank_name.strip():
             raise WithdrawalRefused("bank_name", N_("Enter the bank and branch."))

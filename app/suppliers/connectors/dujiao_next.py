@@ -140,7 +140,7 @@ class DujiaoNextConnector(Connector):
     # -- the interface ----------------------------------------------------------------------------
 
     def place(self, request: PlaceRequest) -> SupplierResult:
-        if not request.supplier_sku_code.isdigit():
+        if not request.supplier_sku_code.isdecimal():
             return SupplierResult(request.reference, FAILED, message="not an upstream SKU id")
         body: dict = {
             "sku_id": int(request.supplier_sku_code),
@@ -180,7 +180,7 @@ class DujiaoNextConnector(Connector):
                                                    if k != "callback_url"})  # fmt: skip
 
     def query(self, reference: str, supplier_order_id: str = "") -> SupplierResult:
-        if not supplier_order_id.isdigit():
+        if not supplier_order_id.isdecimal():
             return SupplierResult(
                 reference,
                 NOT_FOUND,
@@ -207,7 +207,7 @@ class DujiaoNextConnector(Connector):
         stamp = request.header(wire.TIMESTAMP_HEADER)
         if request.header(wire.KEY_HEADER) != self.api_key:
             raise SupplierRejected("not signed with our api key")
-        if not stamp.isdigit() or abs(time.time() - int(stamp)) > wire.WINDOW_SECONDS:
+        if not stamp.isdecimal() or abs(time.time() - int(stamp)) > wire.WINDOW_SECONDS:
             raise SupplierRejected("timestamp missing or outside ±60 s")
         given = request.header(wire.SIGNATURE_HEADER)
         # Signed with the fixed path, whatever our callback URL's own path is.
@@ -310,7 +310,7 @@ class DujiaoNextConnector(Connector):
             key=lambda s: int(s.get("id") or 0),
         )
         for sku in skus:
-            if not str(sku.get("id") or "").isdigit():
+            if not str(sku.get("id") or "").isdecimal():
                 continue
             specs = sku.get("spec_values") or {}
             sku_name = " ".join(map(str, specs.values())) if isinstance(specs, Mapping) else ""

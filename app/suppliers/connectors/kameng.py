@@ -81,7 +81,7 @@ class KamengConnector(Connector):
     # -- the interface ---------------------------------------------------------------------------
 
     def place(self, request: PlaceRequest) -> SupplierResult:
-        if not request.supplier_sku_code.isdigit():
+        if not request.supplier_sku_code.isdecimal():
             return SupplierResult(request.reference, FAILED, message="not an upstream SKU id")
         try:
             order = self.client.create_order(
@@ -123,7 +123,7 @@ class KamengConnector(Connector):
         secret = self.settings.get("webhook_secret") or ""
         message_id = request.header("webhook-id")
         stamp = request.header("webhook-timestamp")
-        if not (secret and message_id and stamp.isdigit()):
+        if not (secret and message_id and stamp.isdecimal()):
             raise SupplierRejected("not a signed Kameng webhook")
         if abs(time.time() - int(stamp)) > WEBHOOK_TOLERANCE_SECONDS:
             raise SupplierRejected("webhook timestamp outside the tolerance")
