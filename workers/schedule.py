@@ -35,6 +35,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("visit-counts", "workers.jobs.analytics.flush_visit_counts", 60),
     PeriodicJob("api-idempotency", "workers.jobs.api.purge_idempotency_everywhere", 3600),
     PeriodicJob("purge-exports", "workers.jobs.exports.purge_expired_exports", 600),
+    PeriodicJob("recommendations", "workers.jobs.growth.compute_recommendations_everywhere", 3600),
+    PeriodicJob("marketing-mail", "workers.jobs.growth.drive_campaigns", 60, "notifications"),
+    PeriodicJob("purge-posters", "workers.jobs.growth.purge_posters", 86400),
 )
 
 

@@ -34,6 +34,10 @@ class Customer(Account, TenantModel):
     # CRM: comma-separated tags and free notes, for the store's staff only.
     tags: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Marketing e-mail (app.growth.mailing): only with the customer's own yes, withdrawn by the
+    # unsubscribe link in every message or on the account page.
+    marketing_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    marketing_opt_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     @property
     def can_sign_in(self) -> bool:
