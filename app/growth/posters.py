@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 POSTER_SIZE = (750, 1200)
 QR_SIZE = 264
 MARGIN = 40
-RENDER_VERSION = "1"  # bump when the drawing changes, so cached files are drawn again
+RENDER_VERSION = "2"  # bump when the drawing changes, so cached files are drawn again
 LAYOUTS = {
     "card": N_("Card: a coloured header, the picture on the page colour"),
     "bold": N_("Bold: everything on the accent colour"),
@@ -235,7 +235,7 @@ def render_poster(spec: PosterSpec) -> bytes:
               fill=name_colour, anchor="lm")  # fmt: skip
 
     # The picture: the product's image, or the store's name large.
-    box = (MARGIN, header_bottom + 30, width - MARGIN, header_bottom + 30 + 540)
+    box = (MARGIN, header_bottom + 30, width - MARGIN, header_bottom + 30 + 460)
     picture = _open_media(spec.image)
     if layout != "bold" or picture is not None:
         draw.rounded_rectangle(box, radius=24, fill=spec.surface if layout == "card" else page)
@@ -257,6 +257,7 @@ def render_poster(spec: PosterSpec) -> bytes:
         y += 54
     if spec.price:
         draw.text((MARGIN, y + 6), spec.price, font=font(60, bold=True), fill=price_colour)
+        y += 90
 
     # The QR code on a white square (scanners need the contrast), bottom right.
     qr_left, qr_top = width - MARGIN - QR_SIZE, height - MARGIN - QR_SIZE - 40
@@ -270,7 +271,7 @@ def render_poster(spec: PosterSpec) -> bytes:
               fill=ink, anchor="mm")  # fmt: skip
     text_width = qr_left - 2 * MARGIN - 12
     lines = _wrap(draw, spec.headline, font(34, bold=True), text_width, 3)
-    y = qr_top + 20
+    y = max(qr_top + 20, y + 24)
     for line in lines:
         draw.text((MARGIN, y), line, font=font(34, bold=True), fill=ink)
         y += 48
