@@ -41,6 +41,8 @@ PAGES = {
     "/admin/finance/statement": {"owner", "admin", "finance"},
     "/admin/staff": {"owner", "admin"},
     "/admin/audit": {"owner", "admin"},
+    "/admin/marketing": {"owner", "admin", "support", "finance"},
+    "/admin/marketing/announcements": {"owner", "admin", "support", "finance"},
 }
 ROLES = ("owner", "admin", "support", "finance")
 
