@@ -9,6 +9,7 @@ from functools import wraps
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_babel import to_utc
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from app.audit.web import current_actor
 from app.extensions import db
@@ -78,7 +79,7 @@ def marketing():
         }
     )
     templates = services.templates_for(store) if tools else []
-    form.poster_template.choices = [(t.key, t.label) for t in templates]
+    form.poster_template.choices = [SelectChoice(t.key, t.label) for t in templates]
     if form.is_submitted() and not (may("manage_marketing") and tools):
         abort(403)
     if form.validate_on_submit():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from app.audit.web import current_actor
 from app.extensions import db
@@ -20,7 +21,7 @@ from app.web.site import render_console
 @platform_login_required
 def campaign_assets():
     form = AssetForm()
-    form.layout.choices = [(key, translate(label)) for key, label in LAYOUTS.items()]
+    form.layout.choices = [SelectChoice(key, translate(label)) for key, label in LAYOUTS.items()]
     if form.validate_on_submit():
         upload = form.image.data
         image = upload.read() if upload and getattr(upload, "filename", "") else None
