@@ -162,6 +162,13 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         # at most this many bytes. A batch is placed in one transaction, so keep it bounded.
         "BATCH_MAX_ROWS": _env_int("BATCH_MAX_ROWS", 1000),
         "BATCH_MAX_FILE_BYTES": _env_int("BATCH_MAX_FILE_BYTES", 1024 * 1024),
+        # Growth tools: share posters are drawn with this CJK font (unset: Noto Sans CJK from
+        # fonts-noto-cjk, found with fc-list) and their files swept after POSTER_TTL_DAYS;
+        # marketing e-mail goes out at most this many per store and minute (the daily cap is
+        # the plan's `marketing_email_daily`).
+        "POSTER_FONT": os.environ.get("POSTER_FONT") or None,
+        "POSTER_TTL_DAYS": _env_int("POSTER_TTL_DAYS", 7),
+        "MARKETING_EMAIL_PER_MINUTE": _env_int("MARKETING_EMAIL_PER_MINUTE", 60),
         # Operations: LOG_FORMAT=json for one JSON object per line; /metrics answers scrapes
         # from these networks or with this bearer token, and is a 404 for anyone else.
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),

@@ -16,6 +16,17 @@ from app.customers.models import (  # noqa: F401
 from app.docking.models import DockingCall  # noqa: F401
 from app.exports.models import OrderExport  # noqa: F401
 from app.fulfilment.models import Topup, TopupCall  # noqa: F401
+from app.growth.models import (  # noqa: F401
+    Announcement,
+    CampaignAsset,
+    CampaignQueue,
+    CampaignRecipient,
+    CustomerFavourite,
+    MarketingCampaign,
+    MarketingSettings,
+    PopularProduct,
+    ProductPair,
+)
 from app.inventory.models import CardKey, CardKeyBatch, KeyAccessLog  # noqa: F401
 from app.kyc.models import Verification  # noqa: F401
 from app.ledger.models import LedgerAccount, LedgerEntry, LedgerHold, LedgerTransaction  # noqa: F401

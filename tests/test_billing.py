@@ -46,6 +46,7 @@ FREE_ENTITLEMENTS = {
     "api_access": False,
     "crm": False,
     "marketing_posters": False,
+    "marketing_email_daily": 0,
     "staff_seats": 1,
     "wholesale_tier": "free",
     "settlement_days": 1,

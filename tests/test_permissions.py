@@ -44,6 +44,8 @@ PAGES = {
     "/admin/privacy": {"owner", "admin"},
     "/admin/batches": {"owner", "admin", "support", "finance"},
     "/admin/batches/new": {"owner", "admin"},
+    "/admin/marketing": {"owner", "admin", "support", "finance"},
+    "/admin/marketing/announcements": {"owner", "admin", "support", "finance"},
 }
 ROLES = ("owner", "admin", "support", "finance")
 

@@ -37,6 +37,9 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("docking-logs", "workers.jobs.api.purge_docking_logs_everywhere", 21600),
     PeriodicJob("purge-exports", "workers.jobs.exports.purge_expired_exports", 600),
     PeriodicJob("privacy-retention", "workers.jobs.privacy.apply_retention_everywhere", 86400),
+    PeriodicJob("recommendations", "workers.jobs.growth.compute_recommendations_everywhere", 3600),
+    PeriodicJob("marketing-mail", "workers.jobs.growth.drive_campaigns", 60, "notifications"),
+    PeriodicJob("purge-posters", "workers.jobs.growth.purge_posters", 86400),
 )
 
 

@@ -45,7 +45,14 @@ ENTITLEMENTS: dict[str, Entitlement] = {
         Entitlement("premium_themes", "bool", N_("Premium themes"), False),
         Entitlement("api_access", "bool", N_("API access"), False),
         Entitlement("crm", "bool", N_("Customer relationship tools (CRM)"), False),
-        Entitlement("marketing_posters", "bool", N_("Marketing posters"), False),
+        Entitlement(
+            "marketing_posters", "bool", N_("Marketing tools"), False,
+            hint=N_("Share posters, the campaign assets library and recommendations."),
+        ),
+        Entitlement(
+            "marketing_email_daily", "int", N_("Marketing e-mails per day"), 0, 0, 1_000_000,
+            hint=N_("0: no marketing e-mail. Sent only to customers who opted in."),
+        ),
         Entitlement("staff_seats", "int", N_("Staff seats"), 1, 1, 1000),
         Entitlement(
             "wholesale_tier", "tier", N_("Wholesale price tier"), FREE_PLAN,

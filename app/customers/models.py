@@ -37,6 +37,10 @@ class Customer(Account, TenantModel):
     # When the customer's personal data was deleted (app/privacy): the row stays for the
     # orders and the ledger, with nothing left that names them.
     anonymised_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Marketing e-mail (app.growth.mailing): only with the customer's own yes, withdrawn by the
+    # unsubscribe link in every message or on the account page.
+    marketing_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    marketing_opt_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     @property
     def can_sign_in(self) -> bool:

@@ -74,6 +74,27 @@ def set_referrer(customer: Customer, referrer: Customer) -> None:
     customer.referrer_id = referrer.id
 
 
+def attribute_first_order(customer: Customer, code: str | None, order_id: int) -> bool:
+    """A customer who signed up before following an invite link: the inviter is recorded with
+    their first order (`order_id`, just placed), if they have no other order and no referrer
+    yet. A bad code, oneself or a circle is ignored. Caller commits."""
+    from app.orders.models import Order
+
+    if customer.referrer_id or not code:
+        return False
+    earlier = db.session.scalar(
+        select(Order.id).where(Order.customer_id == customer.id, Order.id != order_id).limit(1)
+    )
+    referrer = customer_by_code(code) if earlier is None else None
+    if referrer is None:
+        return False
+    try:
+        set_referrer(customer, referrer)
+    except ReferralError:
+        return False
+    return True
+
+
 def invitees(customer_id: int) -> list[Customer]:
     return list(
         db.session.scalars(

@@ -58,15 +58,19 @@ def remember_referrer(response):
     """`?ref=<invite code>` on any storefront page: remembered until the visitor signs up."""
     code = request.args.get(referral.COOKIE, "").strip()[:16]
     if code and code.isalnum() and get_current_tenant() is not None:
-        response.set_cookie(
-            referral.COOKIE,
-            code,
-            max_age=referral.COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=request.is_secure,
-        )
+        set_referral_cookie(response, code)
     return response
+
+
+def set_referral_cookie(response, code: str) -> None:
+    response.set_cookie(
+        referral.COOKIE,
+        code,
+        max_age=referral.COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
 
 
 def _refuse(form, error: services.CustomerError) -> None:
@@ -151,6 +155,8 @@ def orders():
     history = services.order_history(customer.id, request.args.get("page", 1, type=int))
     return _render(
         "shop/account/orders.html",
+        picks=_account_picks(store, customer),
+        marketing_form=FlaskForm(),
         customer=customer,
         level=levels.customer_level(customer),
         balance_cents=balance.balance_cents(store.id, customer.id),
@@ -158,6 +164,18 @@ def orders():
         links={order.order_no: order_page_url(store, order.order_no) for order in history.orders},
         status_labels={key: translate(label) for key, label in STATUS_LABELS.items()},
     )
+
+
+def _account_picks(store, customer) -> dict:
+    """Buy again and, with the plan's marketing tools, new discounts on what they buy often."""
+    from app.growth import recommendations
+    from app.storefront.catalog import store_catalog
+
+    view = store_catalog(store, current_discount_bp())
+    picks = {"buy_again": recommendations.buy_again(customer.id, view), "deals": []}
+    if recommendations.shown_to_everyone(store):
+        picks["deals"] = recommendations.new_discounts(customer.id, view)
+    return picks
 
 
 class TopupForm(FlaskForm):
@@ -218,10 +236,17 @@ def balance_page():
         levels=[(lv, translate(lv.label)) for lv in levels.levels()],
         percent=levels.percent,
         invite_url=tenant_url(store, f"/account/register?ref={code}"),
+        posters=_posters_on(store),
         invite_code=code,
         invitees=len(referral.invitees(customer.id)),
         referral_percent=levels.percent(referral.referral_bp()),
     ), status
+
+
+def _posters_on(store) -> bool:
+    from app.growth.services import has_marketing_tools
+
+    return has_marketing_tools(store)
 
 
 @bp.get("/balance/topup/<topup_no>")

@@ -16,22 +16,37 @@ def outbox_dir() -> Path:
     return Path(current_app.config["INSTANCE_PATH"]) / "outbox"
 
 
-def build_message(to: str, subject: str, text_body: str, html_body: str | None = None):
+def build_message(
+    to: str,
+    subject: str,
+    text_body: str,
+    html_body: str | None = None,
+    headers: dict[str, str] | None = None,
+):
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=current_app.config["PLATFORM_DOMAIN"])
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(text_body)
     if html_body:
         message.add_alternative(html_body, subtype="html")
     return message
 
 
-def send_email(to: str, subject: str, text_body: str, html_body: str | None = None) -> str:
-    """Send one message; returns its Message-ID. Raises on SMTP failure so the job retries."""
-    message = build_message(to, subject, text_body, html_body)
+def send_email(
+    to: str,
+    subject: str,
+    text_body: str,
+    html_body: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> str:
+    """Send one message; returns its Message-ID. Raises on SMTP failure so the job retries.
+    `headers` adds headers such as List-Unsubscribe."""
+    message = build_message(to, subject, text_body, html_body, headers)
     config = current_app.config
     if config["MAIL_SMTP_HOST"]:
         with smtplib.SMTP(config["MAIL_SMTP_HOST"], config["MAIL_SMTP_PORT"], timeout=30) as smtp:

@@ -57,12 +57,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "answer_tickets": frozenset({"owner", "admin", "support"}),  # reply, escalate, reject
     "view_risk": MANAGERS,
     "manage_risk": MANAGERS,  # decide held orders, blacklist, limits
+    # Growth tools: announcements, posters, campaign assets, recommendations, marketing e-mail.
+    "view_marketing": ALL_ROLES,
+    "manage_marketing": MANAGERS,
 }
 # What a platform viewer may look at (never a form that changes something: requires() refuses
 # a viewer anything but GET and HEAD whatever the permission).
 VIEWER_MAY = (
     "view_dashboard", "view_orders", "view_catalog", "view_billing", "finance_view",
     "view_audit", "view_tickets", "view_customers", "view_coupons", "view_risk",
+    "view_marketing",
 )  # fmt: skip
 for _permission in VIEWER_MAY:
     PERMISSIONS[_permission] = PERMISSIONS[_permission] | {VIEWER}

@@ -224,6 +224,7 @@ def _plain(settings) -> dict:
 import app.audit.views  # noqa: E402,F401  (routes on this blueprint and the platform's)
 import app.coupons.views  # noqa: E402,F401  (routes on this blueprint)
 import app.docking.admin_views  # noqa: E402,F401  (routes on this blueprint)
+import app.growth.admin_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.batch_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.catalog_views  # noqa: E402,F401  (routes on this blueprint)
 import app.merchant.customer_views  # noqa: E402,F401  (routes on this blueprint)

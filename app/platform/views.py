@@ -147,6 +147,7 @@ def _change_status(slug: str, status: str, done_message: str):
     return redirect(url_for("platform.store", slug=slug))
 
 
+import app.growth.platform_views  # noqa: E402, F401
 import app.platform.catalog_views  # noqa: E402, F401
 import app.platform.finance_views  # noqa: E402, F401
 import app.platform.order_views  # noqa: E402, F401

@@ -332,14 +332,22 @@ def _stamp(tenant_id: int, data: dict) -> str:
 
 
 def page_stamp(tenant: TenantRef) -> str:
-    """Every version a storefront page of this store depends on, as one key part."""
-    return _stamp(tenant.id, store_data(tenant))
+    """Every version a storefront page of this store depends on, as one key part, and where
+    the announcements' schedule stands (app.growth.announcements)."""
+    from app.growth import announcements
+
+    return f"{_stamp(tenant.id, store_data(tenant))}.{announcements.page_stamp(tenant)}"
 
 
 def known_page_stamp(tenant: TenantRef) -> str | None:
     """page_stamp() if this process already holds the store's data, else None (no queries)."""
+    from app.growth import announcements
+
     data = peek_store(tenant.id, "data")
-    return _stamp(tenant.id, data) if data is not None else None
+    schedule = announcements.known_page_stamp(tenant)
+    if data is None or schedule is None:
+        return None
+    return f"{_stamp(tenant.id, data)}.{schedule}"
 
 
 def visible_sku(tenant: TenantRef, sku_id: int) -> Sku | None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.validators import Email, Length, Optional
 
-from app.customers import balance
+from app.customers import balance, referral
 from app.customers.views import current_customer, current_discount_bp
 from app.extensions import db
 from app.i18n import translate
@@ -165,6 +165,10 @@ def _checkout():
             else:  # the SKU, quantity or a top-up account field
                 form.form_errors.append(message)
         else:
+            if customer is not None and referral.attribute_first_order(
+                customer, request.cookies.get(referral.COOKIE), order.id
+            ):
+                db.session.commit()
             return _pay(store, order, form.provider.data)
     status = 400 if request.method == "POST" and coupon_preview is None else 200
     if guests_refused and request.method == "POST":
@@ -385,6 +389,18 @@ def order_status(order_no: str):
     return {"status": order.status}, 200, {"Cache-Control": "no-store"}
 
 
+def _buy_again_links(store, found) -> dict[str, list[dict]]:
+    """For each order found by a lookup, "buy again" links to what the store still sells."""
+    from app.growth.recommendations import again_entry
+
+    view = catalog.store_catalog(store, current_discount_bp())
+    links = {}
+    for order, _url in found:
+        entries = [again_entry(view, i.product_id, i.sku_id, i.quantity) for i in order.items]
+        links[order.order_no] = [e for e in entries if e is not None]
+    return links
+
+
 class LookupForm(FlaskForm):
     needle = StringField(_l("Order number, e-mail or phone"), validators=[Length(max=254)])
     query_password = PasswordField(_l("Query password"), validators=[Optional(), Length(max=64)])
@@ -436,6 +452,7 @@ def lookup():
         store=store,
         form=form,
         found=found,
+        again=_buy_again_links(store, found or []),
         notice=notice,
         by_password=by_password,
         status_labels={k: translate(v) for k, v in STATUS_LABELS.items()},

@@ -34,6 +34,9 @@ from tenants.resolver import STORE
 PAGE_TTL_SECONDS = 600
 VARY = "Accept-Language, Accept-Encoding, Cookie"
 CACHEABLE_PATHS = re.compile(r"^/(?:c/\d+|p/\d+|search)?$")
+# An invite link (`?ref=<code>`) goes through Flask even when its page is cached: the answer
+# must set the visitor's referral cookie (app.customers.views.remember_referrer).
+REFERRAL_QUERY = re.compile(r"(?:^|&)ref=")
 
 
 def page_key(tenant: TenantRef, locale, stamp: str, full_path: str) -> str:
@@ -104,6 +107,7 @@ class CachedPageMiddleware:
             environ.get("REQUEST_METHOD") in ("GET", "HEAD")
             and "HTTP_COOKIE" not in environ
             and CACHEABLE_PATHS.match(environ.get("PATH_INFO", ""))
+            and not REFERRAL_QUERY.search(environ.get("QUERY_STRING", ""))
             and self.flask_app.config.get("PAGE_CACHE") is not False
         ):
             hit = self._lookup(environ)

@@ -59,6 +59,23 @@ def home():
         categories=data["categories"],
         products=data["products"][: catalog.HOME_PRODUCTS],
         sections=sections,
+        picks=_picks(store, discount_bp, data["products"]),
+    )
+
+
+def _picks(store, discount_bp: int, products: list[dict], product_id: int | None = None):
+    """Buy again and recommendations (app.growth.recommendations). Personal picks only for a
+    signed-in customer, whose pages are never cached."""
+    from app.customers.views import current_customer
+    from app.growth.recommendations import page_picks
+
+    customer = current_customer()
+    return page_picks(
+        store,
+        customer.id if customer is not None else None,
+        catalog.store_catalog(store, discount_bp),
+        products,
+        product_id=product_id,
     )
 
 
@@ -82,10 +99,24 @@ def category(category_id: int):
 @cached_page
 def product(product_id: int):
     store = _store()
-    found = catalog.product(store, product_id, discount_bp=_discount_bp())
+    discount_bp = _discount_bp()
+    found = catalog.product(store, product_id, discount_bp=discount_bp)
     if found is None:
         abort(404)
-    return render_theme("shop/product.html", store=store, product=found)
+    products = catalog.listing(store, discount_bp=discount_bp)["products"]
+    return render_theme(
+        "shop/product.html",
+        store=store,
+        product=found,
+        picks=_picks(store, discount_bp, products, product_id),
+        posters=_posters_on(store),
+    )
+
+
+def _posters_on(store) -> bool:
+    from app.growth.services import has_marketing_tools
+
+    return has_marketing_tools(store)
 
 
 @bp.get("/search")
@@ -106,5 +137,6 @@ def theme_css():
     return appearance.theme_stylesheet()
 
 
+import app.growth.storefront_views  # noqa: E402,F401  (routes on this blueprint)
 import app.storefront.checkout  # noqa: E402,F401  (routes on this blueprint)
 import app.storefront.seo  # noqa: E402,F401  (routes on this blueprint)

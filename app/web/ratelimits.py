@@ -55,6 +55,8 @@ LIMITS: dict[str, tuple[str, str]] = {
     "staff_accept": ("30 per hour", "accepting a staff invitation"),
     "supplier_apply": ("10 per hour", "applying as a supplier"),
     "supplier_upload": ("60 per hour", "a supplier's card-key upload"),
+    "poster": ("30 per minute", "share posters (drawn on demand, then kept as files)"),
+    "unsubscribe": ("30 per minute", "the one-click unsubscribe link of marketing e-mail"),
     # The JSON API: per key (as named in the request) and per address, all endpoints together.
     "api": ("300 per minute", "the JSON API, per key"),
     "api_ip": ("1200 per minute", "the JSON API, per client address"),

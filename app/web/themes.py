@@ -81,8 +81,17 @@ def render_theme(name: str, **context) -> str:
 
     look = current_look()
     pack = themes()[look.pack]
-    context.setdefault("profile", store_profile(current_tenant._get_current_object()))
+    store = current_tenant._get_current_object()
+    context.setdefault("profile", store_profile(store))
+    context.setdefault("notices", _notices(store))
     return render_template(f"{look.pack}:{name}", theme=look.pack, pack=pack, look=look, **context)
+
+
+def _notices(store) -> dict | None:
+    """The store's scheduled announcements showing now (none on a closed store's page)."""
+    from app.growth.announcements import showing
+
+    return showing(store) if store.is_active else None
 
 
 def theme_static(theme: str, filename: str):
