@@ -91,8 +91,15 @@ class Browser:
     def submit(self, page_url: str, data: dict, action_url: str | None = None) -> requests.Response:
         """Load the page with the form, post `data` with its CSRF token. A failed post is NOT
         retried here: the caller decides whether sending it again is safe."""
-        page = self.get(page_url)
-        match = CSRF_RE.search(page.text)
+        for attempt in range(self.retries):
+            page = self.get(page_url)
+            match = CSRF_RE.search(page.text)
+            if match is not None or page.text.strip():
+                break
+            # An empty answer: the web process was killed while it streamed the page (the
+            # proxy had sent the status line already). Loading a page again is safe.
+            self.retried += 1
+            time.sleep(0.3 * (attempt + 1))
         if match is None:
             raise AssertionError(
                 f"no CSRF token on {page_url} ({page.status_code}): {page.text[:300]}"
