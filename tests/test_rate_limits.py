@@ -138,7 +138,14 @@ APEX_REQUESTS = [
 
 def test_every_named_limit_is_applied_somewhere():
     used = {name for name, *_ in STORE_REQUESTS + APEX_REQUESTS}
-    assert set(ratelimits.LIMITS) - used == {"order_lookup_target", "api", "api_ip"}
+    # Tested with their features: the API's (test_api), posters and unsubscribing (test_growth).
+    assert set(ratelimits.LIMITS) - used == {
+        "order_lookup_target",
+        "api",
+        "api_ip",
+        "poster",
+        "unsubscribe",
+    }
 
 
 def sign_in(app, site, who, store=None):

@@ -296,7 +296,12 @@ def test_no_template_has_inline_script_style_or_event_handlers():
 
 # Views that take no session and prove themselves otherwise: gateway and Stripe notifications
 # (signatures), supplier callbacks (their signature). A new one must be added here on purpose.
-CSRF_EXEMPT = {"payments.callback", "billing.stripe_webhook", "suppliers.callback"}
+CSRF_EXEMPT = {
+    "payments.callback",
+    "billing.stripe_webhook",
+    "suppliers.callback",
+    "storefront.unsubscribe",  # RFC 8058 one-click unsubscribe: the signed token is the proof
+}
 # Blueprints without sessions whose every request is signed: the open API (HMAC per request)
 # and the acg-faka-compatible docking endpoints (the key's MD5 signature).
 CSRF_EXEMPT_BLUEPRINTS = {"api", "docking"}
@@ -313,7 +318,11 @@ def _post_paths(app):
             if name == "site_kind":
                 continue
             converter = rule._converters.get(name)
-            values[name] = 1 if type(converter).__name__ == "IntegerConverter" else "x1"
+            kind = type(converter).__name__
+            if kind == "AnyConverter":  # one of a fixed set of words
+                values[name] = sorted(converter.items)[0]
+            else:
+                values[name] = 1 if kind == "IntegerConverter" else "x1"
         path = rule.rule
         for name, value in values.items():
             path = re.sub(rf"<(?:[^>:]+:)?{name}>", str(value), path)
